@@ -1,0 +1,7 @@
+import { ApiKeyEntity } from '../modules/api-keys/api-key.entity.js';
+import { AuditLogEntity } from '../modules/audit/audit-log.entity.js';
+import { UserSessionEntity } from '../modules/auth/user-session.entity.js';
+import { UserEntity } from '../modules/users/user.entity.js';
+
+/** Every TypeORM entity. Each domain appends its own; the schema check compares these to migrations. */
+export const ENTITIES = [UserEntity, UserSessionEntity, ApiKeyEntity, AuditLogEntity];

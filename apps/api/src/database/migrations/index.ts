@@ -1,0 +1,4 @@
+import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.js';
+
+/** Applied in this order. A merged migration is never edited; add a new one. */
+export const MIGRATIONS = [CreateAuthTables1795375325968];

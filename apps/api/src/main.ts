@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import path from 'node:path';
+import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import { createRootLogger } from './common/logger.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
+import { createApp } from './app.factory.js';
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const log = createRootLogger(config.LOG_LEVEL);
+  let embedded: EmbeddedDatabase | null = null;
+  if (!config.DATABASE_URL) {
+    embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'), {
+      info: (m) => log.info(m),
+      warn: (m) => log.warn(m),
+    });
+  }
+  const app = await createApp({
+    config,
+    databaseUrl: config.DATABASE_URL ?? embedded!.url,
+    logger: log,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal} received: draining and shutting down`);
+    const force = setTimeout(() => {
+      log.error('Shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    try {
+      await app.close();
+      await embedded?.stop();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const url = `http://localhost:${config.PORT}`;
+  log.info(
+    `Agent Monitor ${config.version} listening on ${url} (API ${url}/api/v2, docs ${url}/api/v2/docs)`,
+  );
+}
+
+main().catch((e: unknown) => {
+  console.error('Fatal:', e instanceof Error ? e.stack : e);
+  process.exit(1);
+});

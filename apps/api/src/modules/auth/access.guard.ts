@@ -1,0 +1,81 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import {
+  ACCESS_POLICY,
+  PUBLIC_ROUTE,
+  ROLE_RANK,
+  type AccessPolicy,
+  type Principal,
+  requestContext,
+} from '../../common/access.js';
+import { DomainException, forbidden, unauthenticated } from '../../common/errors.js';
+import { PrincipalResolver } from './principal-resolver.service.js';
+
+/**
+ * The one access check. Deny by default: a handler with neither `@Access` nor `@Public` is
+ * refused (500-free: 403 with a message naming the missing policy, and the route-walk test
+ * fails the build before that can ship).
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly resolver: PrincipalResolver,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (ctx.getType() !== 'http') return true; // sockets authenticate in their gateway
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets);
+    const policy = this.reflector.getAllAndOverride<AccessPolicy | undefined>(
+      ACCESS_POLICY,
+      targets,
+    );
+
+    if (isPublic) {
+      // Public routes still learn who is calling when credentials are sent (for audit).
+      req.principal = (await this.resolver.fromHeaders(req.headers).catch(() => null)) ?? undefined;
+      requestContext(req);
+      return true;
+    }
+    if (!policy) throw new DomainException('FORBIDDEN', 'This route declares no access policy');
+
+    const principal = await this.resolver.fromHeaders(req.headers);
+    if (!principal) throw unauthenticated();
+    req.principal = principal;
+    requestContext(req);
+    authorize(principal, policy, req.params as Record<string, string> | undefined);
+    return true;
+  }
+}
+
+export function authorize(
+  p: Principal,
+  policy: AccessPolicy,
+  params: Record<string, string> | undefined,
+): void {
+  if (p.kind === 'user') {
+    if (!policy.role) throw forbidden('This route is for API keys only');
+    if (ROLE_RANK[p.role] < ROLE_RANK[policy.role]) {
+      throw forbidden(`Requires the ${policy.role} role`);
+    }
+    return;
+  }
+  if (p.scopes.includes('admin')) return;
+  const granted = policy.scopes?.some((s) => p.scopes.includes(s));
+  if (!granted) {
+    throw forbidden(
+      policy.scopes?.length
+        ? `API key needs one of the scopes: ${policy.scopes.join(', ')}`
+        : 'API keys cannot use this route',
+    );
+  }
+  if (p.agentId && policy.agentParam) {
+    const target = params?.[policy.agentParam];
+    if (target !== p.agentId && !p.scopes.includes('metrics:write')) {
+      throw forbidden('This agent key belongs to another agent');
+    }
+  }
+}

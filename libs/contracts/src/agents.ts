@@ -1,0 +1,2 @@
+// Owned by the agents domain; filled in by its issue.
+export {};

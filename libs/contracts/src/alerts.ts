@@ -1,0 +1,2 @@
+// Owned by the alerts domain; filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// Owned by the fleet domain; filled in by its issue.
+export {};

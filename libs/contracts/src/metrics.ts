@@ -1,0 +1,2 @@
+// Owned by the metrics domain; filled in by its issue.
+export {};
