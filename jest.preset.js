@@ -21,6 +21,8 @@ export function preset({ tsx = false, environment = 'node' } = {}) {
       [tsx ? '^.+\\.(t|j)sx?$' : '^.+\\.ts$']: [
         '@swc/jest',
         {
+          // apps/api/.swcrc excludes *.spec.ts from builds; jest must not inherit that.
+          swcrc: false,
           jsc: {
             parser: { syntax: 'typescript', decorators: true, tsx },
             transform: {
