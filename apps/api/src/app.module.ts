@@ -5,6 +5,7 @@ import { AllExceptionsFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AccessGuard } from './modules/auth/access.guard.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { AuditInterceptor } from './modules/audit/audit.interceptor.js';
@@ -23,6 +24,7 @@ export class AppModule {
         EventEmitterModule.forRoot({ wildcard: false, maxListeners: 50 }),
         AuditModule,
         AuthModule,
+        ApiKeysModule,
         HealthModule,
       ],
       providers: [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { API_KEY_SCOPES } from './enums.js';
+import { PageQuerySchema } from './common.js';
 
 export const API_KEY_PREFIX = 'am_';
 
@@ -9,6 +10,19 @@ export const CreateApiKeyRequestSchema = z.strictObject({
   /** Absolute expiry; omitted means the key does not expire. */
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
+
+export const ListApiKeysQuerySchema = PageQuerySchema.extend({
+  /** Substring of the name or the prefix. */
+  q: z.string().max(200).optional(),
+  /** `false` hides revoked keys; omitted lists all. */
+  revoked: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+  /** Only the keys bound to this agent. */
+  agentId: z.uuid().optional(),
+});
+export type ListApiKeysQuery = z.infer<typeof ListApiKeysQuerySchema>;
 export type CreateApiKeyRequest = z.infer<typeof CreateApiKeyRequestSchema>;
 
 export interface ApiKey {
@@ -24,6 +38,8 @@ export interface ApiKey {
   expiresAt: string | null;
   revokedAt: string | null;
   createdBy: string | null;
+  /** Email of the creating user, when one did (agent keys and keys made by keys have none). */
+  createdByEmail: string | null;
 }
 
 /** Returned once, at creation: the only time the secret is shown. */

@@ -72,9 +72,15 @@ export function authorize(
         : 'API keys cannot use this route',
     );
   }
-  if (p.agentId && policy.agentParam) {
+  if (policy.agentParam && !p.scopes.includes('metrics:write')) {
+    // An agent-bound key acts only for its agent. A key whose only grant here is
+    // `agents:write` without a bound agent (never issued, but refuse it anyway) may not act
+    // for any agent.
+    const onlyAgentWrite = policy.scopes?.every(
+      (s) => s === 'agents:write' || !p.scopes.includes(s),
+    );
     const target = params?.[policy.agentParam];
-    if (target !== p.agentId && !p.scopes.includes('metrics:write')) {
+    if ((p.agentId || onlyAgentWrite) && target !== p.agentId) {
       throw forbidden('This agent key belongs to another agent');
     }
   }
