@@ -11,6 +11,8 @@ import { AuthModule } from './modules/auth/auth.module.js';
 import { AuditInterceptor } from './modules/audit/audit.interceptor.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
+import { SystemModule } from './modules/system/system.module.js';
 
 @Module({})
 export class AppModule {
@@ -26,6 +28,8 @@ export class AppModule {
         AuthModule,
         ApiKeysModule,
         HealthModule,
+        SystemModule,
+        RateLimitModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

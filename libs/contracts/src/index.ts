@@ -10,3 +10,4 @@ export * from './agents.js';
 export * from './metrics.js';
 export * from './alerts.js';
 export * from './fleet.js';
+export * from './system.js';

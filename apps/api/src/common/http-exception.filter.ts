@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
+import { DB_RETRY_AFTER_SEC, isDatabaseUnavailable } from './database-errors.js';
 import { DomainException } from './errors.js';
 import { errorBody } from './error-body.js';
 import { zodIssues } from './zod-validation.pipe.js';
@@ -58,6 +59,14 @@ export function toResponse(exception: unknown): {
   const fst = exception as { statusCode?: number; code?: string; message?: string };
   if (typeof fst?.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
     return { status: fst.statusCode, body: errorBody(fst.statusCode, fastifyMessage(fst)) };
+  }
+  // PostgreSQL unreachable: nothing was committed; tell the client to come back.
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      status: 503,
+      body: errorBody(503, 'The database is unavailable; retry shortly'),
+      retryAfter: DB_RETRY_AFTER_SEC,
+    };
   }
   return { status: 500, body: errorBody(500, 'Internal server error') };
 }

@@ -91,6 +91,27 @@ const EnvSchema = z.object({
   BACKUP_DIR: z.string().default('./backups'),
   BACKUP_CRON: z.string().default(''),
   BACKUP_KEEP: z.coerce.number().int().min(1).default(7),
+  /** Bearer token a Prometheus scraper must send to GET /metrics; empty: /metrics is public. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How often a system health snapshot is stored and pushed to dashboards. */
+  SYSTEM_HEALTH_INTERVAL: duration.default(parseDuration('15s')),
+  /** How long system health snapshots are kept. */
+  SYSTEM_HEALTH_RETENTION: duration.default(parseDuration('7d')),
+  RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_WINDOW: duration.default(parseDuration('1m')),
+  /** Ingest budget (heartbeats, metrics, activity) per API key / token, per window. */
+  RATE_LIMIT_INGEST_PER_KEY: z.coerce.number().int().min(1).default(6000),
+  /** Ingest budget per client IP (many agents behind one NAT share it), per window. */
+  RATE_LIMIT_INGEST_PER_IP: z.coerce.number().int().min(1).default(120000),
+  /** Budget for every other API route per API key / token, per window. */
+  RATE_LIMIT_API_PER_KEY: z.coerce.number().int().min(1).default(3000),
+  /** Budget for every other API route per client IP, per window. */
+  RATE_LIMIT_API_PER_IP: z.coerce.number().int().min(1).default(6000),
+  /** Ingest requests processed at once per instance; beyond it they wait in a bounded queue. */
+  INGEST_MAX_INFLIGHT: z.coerce.number().int().min(1).default(32),
+  /** Ingest requests allowed to wait; beyond it (or after INGEST_QUEUE_TIMEOUT) 503 + Retry-After. */
+  INGEST_MAX_QUEUED: z.coerce.number().int().min(0).default(512),
+  INGEST_QUEUE_TIMEOUT: duration.default(parseDuration('5s')),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,0 +1,18 @@
+import { Global, Module } from '@nestjs/common';
+import { HttpMetrics } from './http-metrics.service.js';
+import { MetricsController } from './metrics.controller.js';
+import { MetricsRegistry } from './metrics-registry.service.js';
+import { SystemController } from './system.controller.js';
+import { SystemHealthService } from './system-health.service.js';
+
+/**
+ * Monitoring of the monitor: GET /metrics (Prometheus), system health snapshots and the
+ * watchdog. `MetricsRegistry` is global so every domain can count what it does.
+ */
+@Global()
+@Module({
+  controllers: [MetricsController, SystemController],
+  providers: [MetricsRegistry, HttpMetrics, SystemHealthService],
+  exports: [MetricsRegistry],
+})
+export class SystemModule {}

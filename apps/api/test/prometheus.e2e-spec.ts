@@ -1,0 +1,153 @@
+import { spawnSync } from 'node:child_process';
+import type { SystemHealthResponse, WatchdogResponse } from '@agent-monitor/contracts';
+import { client, type Client } from './support/http.js';
+import { insertKey } from './support/root-key.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+/** Debian's `prometheus` package ships promtool; CI installs it (.ci). */
+function promtoolCheck(text: string): { status: number | null; output: string } {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (r.error) {
+    throw new Error(
+      `promtool not found (${r.error.message}): apt-get install -y prometheus provides it`,
+    );
+  }
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('self-monitoring: /metrics, system health, watchdog', () => {
+  let t: TestApp;
+  let http: Client;
+  let admin: Record<string, string>;
+  let reader: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SYSTEM_HEALTH_INTERVAL: '200ms' } });
+    http = client(t.baseUrl);
+    admin = (await insertKey(t, ['admin'], 'A')).headers;
+    reader = (await insertKey(t, ['read'], 'B')).headers;
+  });
+  afterAll(async () => {
+    await t.close();
+    await t.dropDatabase();
+  });
+
+  it('serves Prometheus text with route-pattern latency, process, event loop and pool metrics', async () => {
+    await http.get('/api/v2/health');
+    await http.get('/api/v2/no-such-thing/12345');
+    await http.get('/api/v2/system/health', { headers: admin });
+    const r = await http.get<string>('/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/plain');
+    expect(r.headers.get('content-type')).toContain('version=0.0.4');
+    const text = r.body;
+    expect(text).toMatch(
+      /am_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/api\/v2\/health",status_code="200"\} \d+/,
+    );
+    expect(text).toContain('route="/api/v2/system/health"');
+    // Unmatched URLs share one label: raw paths never become label values.
+    expect(text).toContain('route="unmatched",status_code="404"');
+    expect(text).not.toContain('12345');
+    for (const name of [
+      'nodejs_eventloop_lag_seconds',
+      'process_resident_memory_bytes',
+      'am_db_pool_connections{state="total"}',
+      'am_db_pool_connections{state="max"} 5',
+      'am_ingest_values_total',
+      'am_ingest_rejected_samples_total',
+      'am_alert_evaluations_total',
+      'am_alert_evaluation_duration_seconds_bucket',
+      'am_notification_deliveries_total',
+      'am_job_queue_depth',
+      'am_socket_connections',
+      'am_ingest_in_flight',
+      'am_rate_limited_requests_total',
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it('passes promtool check metrics', async () => {
+    const r = await http.get<string>('/metrics');
+    const check = promtoolCheck(r.body);
+    expect(check.output).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('promtool itself rejects malformed exposition text (the check can fail)', () => {
+    const check = promtoolCheck('bad metric name{ 1\n');
+    expect(check.status).not.toBe(0);
+  });
+
+  it('stores system health snapshots and reports current figures, instances and history', async () => {
+    for (let i = 0; i < 20; i++) await http.get('/api/v2/health');
+    await sleep(700);
+    const rows = await t.sql<{ n: string }>('SELECT count(*)::text AS n FROM system_health');
+    expect(Number(rows[0].n)).toBeGreaterThanOrEqual(2);
+    const r = await http.get<SystemHealthResponse>('/api/v2/system/health?minutes=5', {
+      headers: admin,
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe('ok');
+    expect(r.body.current).toMatchObject({ dbStatus: 'up', redisStatus: 'disabled' });
+    expect(r.body.current.dbLatencyMs).toEqual(expect.any(Number));
+    expect(r.body.current.rssMb).toBeGreaterThan(10);
+    expect(r.body.history.length).toBeGreaterThanOrEqual(2);
+    expect(r.body.instances).toHaveLength(1);
+    expect(r.body.intervalSec).toBeCloseTo(0.2);
+    expect(r.body.history.reduce((n, s) => n + s.requests, 0)).toBeGreaterThanOrEqual(20);
+    const withRequests = r.body.history.find((s) => s.requests > 0);
+    expect(withRequests?.p95LatencyMs).toEqual(expect.any(Number));
+    expect(withRequests?.avgLatencyMs).toEqual(expect.any(Number));
+  });
+
+  it('refuses system health to anonymous callers, read-only keys and bad queries', async () => {
+    expect((await http.get('/api/v2/system/health')).status).toBe(401);
+    expect((await http.get('/api/v2/system/health', { headers: reader })).status).toBe(403);
+    for (const q of ['minutes=abc', 'minutes=0', 'minutes=99999999', 'extra=1']) {
+      const r = await http.get<{ statusCode: number }>(`/api/v2/system/health?${q}`, {
+        headers: admin,
+      });
+      expect(r.status).toBe(400);
+    }
+  });
+
+  it('answers the watchdog as always firing for a read key, and refuses anonymous callers', async () => {
+    expect((await http.get('/api/v2/system/watchdog')).status).toBe(401);
+    const r = await http.get<WatchdogResponse>('/api/v2/system/watchdog', { headers: reader });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'firing', database: 'up' });
+    expect(r.body.lastSnapshotAt).not.toBeNull();
+  });
+});
+
+describe('/metrics with METRICS_TOKEN', () => {
+  let t: TestApp;
+  let http: Client;
+  const token = 'scrape-token-0123456789abcdef';
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { METRICS_TOKEN: token } });
+    http = client(t.baseUrl);
+  });
+  afterAll(async () => {
+    await t.close();
+    await t.dropDatabase();
+  });
+
+  it('requires the bearer token and accepts nothing else', async () => {
+    const none = await http.get<{ statusCode: number }>('/metrics');
+    expect(none.status).toBe(401);
+    expect(none.body.statusCode).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('Bearer');
+    expect((await http.get('/metrics', { token: 'wrong-token-0123456789abcdef' })).status).toBe(
+      401,
+    );
+    expect((await http.get('/metrics', { headers: { authorization: token } })).status).toBe(401);
+    const ok = await http.get<string>('/metrics', { token });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('am_http_request_duration_seconds');
+  });
+});
