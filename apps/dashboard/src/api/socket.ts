@@ -1,0 +1,172 @@
+import { useEffect, useRef, useSyncExternalStore } from 'react';
+import { io, type Socket } from 'socket.io-client';
+import {
+  DASHBOARD_NAMESPACE,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from '@agent-monitor/contracts';
+import { endSession, refreshSession } from './client';
+import { session } from './session';
+import { queryClient } from './query-client';
+
+export type DashboardSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting';
+type EventName = keyof ServerToClientEvents;
+type AnyHandler = (payload: unknown) => void;
+
+let socket: DashboardSocket | null = null;
+let state: ConnectionState = 'idle';
+let lastSeq = 0;
+let everConnected = false;
+let refreshingForSocket = false;
+const stateListeners = new Set<() => void>();
+const handlers = new Map<EventName, Set<AnyHandler>>();
+
+function setState(s: ConnectionState): void {
+  if (state === s) return;
+  state = s;
+  for (const l of [...stateListeners]) l();
+}
+
+function isTokenProblem(err: Error & { data?: unknown }): boolean {
+  const data = err.data as { code?: unknown; message?: unknown } | undefined;
+  const text = `${err.message} ${typeof data?.message === 'string' ? data.message : ''} ${
+    typeof data?.code === 'string' ? data.code : ''
+  }`;
+  return /expired|invalid token|jwt|unauthori[sz]ed|token/i.test(text);
+}
+
+function dispatch(event: EventName, payload: unknown): void {
+  const set = handlers.get(event);
+  if (set) for (const h of [...set]) h(payload);
+}
+
+/**
+ * Open the live connection (after login). The handshake `auth` is a callback, so every
+ * (re)connection attempt sends the current access token. A refused handshake because the token
+ * expired refreshes the session once and connects again.
+ */
+export function connectSocket(): void {
+  if (socket) return;
+  setState('connecting');
+  const s: DashboardSocket = io(DASHBOARD_NAMESPACE, {
+    auth: (cb) => cb({ token: session.getAccessToken() ?? '' }),
+    transports: ['websocket'],
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 10_000,
+  });
+  socket = s;
+
+  s.on('connect', () => {
+    setState('connected');
+    if (everConnected) {
+      // Ask for what we missed; the server replays it or answers `resync`.
+      s.emit('resume', { lastSeq });
+    }
+    everConnected = true;
+  });
+  s.on('disconnect', (reason) => {
+    // A server-side disconnect (kicked, session ended) does not auto-reconnect in socket.io.
+    if (reason === 'io server disconnect' && session.getAccessToken()) {
+      setState('reconnecting');
+      s.connect();
+    } else {
+      setState(s.active ? 'reconnecting' : 'idle');
+    }
+  });
+  s.on('connect_error', (err) => {
+    setState(s.active ? 'reconnecting' : 'connecting');
+    if (s.active || refreshingForSocket || !isTokenProblem(err)) return;
+    // The server refused the handshake (socket.io stops retrying): refresh, then reconnect.
+    refreshingForSocket = true;
+    refreshSession()
+      .then((ok) => {
+        if (ok && socket === s) s.connect();
+        else if (!ok) endSession();
+      })
+      .catch(() => {
+        if (socket === s) setTimeout(() => socket === s && s.connect(), 2_000);
+      })
+      .finally(() => {
+        refreshingForSocket = false;
+      });
+  });
+
+  s.onAny((event: string, payload: unknown) => {
+    const seq = (payload as { seq?: unknown } | null)?.seq;
+    if (typeof seq === 'number' && seq > lastSeq) lastSeq = seq;
+    dispatch(event as EventName, payload);
+  });
+  s.on('resync', (e) => {
+    // Too much was missed to replay: start counting from now and refetch everything.
+    lastSeq = e.currentSeq;
+    void queryClient.invalidateQueries();
+  });
+  s.on('session_changed', (e) => {
+    // Role changes refetch the profile (the auth context reacts); a revoked session logs out.
+    if (e.reason === 'role_changed') void queryClient.invalidateQueries({ queryKey: ['profile'] });
+    else endSession();
+  });
+}
+
+/** Close the connection and forget the sequence (logout). */
+export function disconnectSocket(): void {
+  const s = socket;
+  socket = null;
+  lastSeq = 0;
+  everConnected = false;
+  if (s) {
+    s.removeAllListeners();
+    s.offAny();
+    s.disconnect();
+  }
+  setState('idle');
+}
+
+export function getSocket(): DashboardSocket | null {
+  return socket;
+}
+
+/** The highest `seq` seen so far (what `resume` sends after a reconnect). */
+export function getLastSeq(): number {
+  return lastSeq;
+}
+
+function subscribeState(l: () => void): () => void {
+  stateListeners.add(l);
+  return () => stateListeners.delete(l);
+}
+
+/** The live connection's state, for the indicator in the top bar. */
+export function useConnectionState(): ConnectionState {
+  return useSyncExternalStore(
+    subscribeState,
+    () => state,
+    () => 'idle',
+  );
+}
+
+/**
+ * Run `handler` for every `event` while the component is mounted. The latest handler is
+ * always called (no need to memoise it). Typical use: patch the react-query cache.
+ *
+ *   useSocketEvent('agent_status_changed', (e) => queryClient.invalidateQueries({ queryKey: agentsKeys.detail(e.agentId) }));
+ */
+export function useSocketEvent<E extends EventName>(
+  event: E,
+  handler: ServerToClientEvents[E],
+): void {
+  const ref = useRef(handler);
+  useEffect(() => {
+    ref.current = handler;
+  });
+  useEffect(() => {
+    const h: AnyHandler = (payload) => (ref.current as (p: unknown) => void)(payload);
+    let set = handlers.get(event);
+    if (!set) handlers.set(event, (set = new Set()));
+    set.add(h);
+    return () => {
+      set.delete(h);
+    };
+  }, [event]);
+}

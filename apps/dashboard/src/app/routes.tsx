@@ -1,0 +1,72 @@
+import { lazy, type ComponentType, type ReactElement, type ReactNode } from 'react';
+import type { Role } from '@agent-monitor/contracts';
+import DashboardOutlined from '@mui/icons-material/DashboardOutlined';
+
+/**
+ * THE route + navigation registry. A feature adds ONE entry here:
+ *
+ *   {
+ *     path: '/agents/*',                                   // '/*' when the page has sub-routes
+ *     element: page(() => import('../features/agents/AgentsPage')),  // default export
+ *     minRole: 'viewer',                                   // who may open it (default viewer)
+ *     nav: { label: 'Agents', icon: <DnsOutlined />, section: 'monitor', order: 20, to: '/agents' },
+ *   },
+ *
+ * Entries without `nav` are routes only (detail pages). The layout, the role gate (a direct URL
+ * to a page above the user's role shows "no access") and the drawer all read this array, so
+ * the navigation never links to a page that does not exist.
+ */
+export type NavSection = 'monitor' | 'operate' | 'admin';
+
+export const NAV_SECTIONS: { id: NavSection; label: string }[] = [
+  { id: 'monitor', label: 'Monitor' },
+  { id: 'operate', label: 'Operate' },
+  { id: 'admin', label: 'Admin' },
+];
+
+export interface NavItem {
+  label: string;
+  icon: ReactElement;
+  section: NavSection;
+  /** Sort key within the section (10, 20, 30 … leaves room between). */
+  order: number;
+  /** Hide the link below this role (defaults to the route's minRole). */
+  minRole?: Role;
+  /** Link target when `path` has params or a splat (default: `path`). */
+  to?: string;
+}
+
+export interface AppRoute {
+  /** Absolute path, react-router syntax (`/agents/:id`, `/reports/*`). */
+  path: string;
+  element: ReactNode;
+  /** Lowest role that may open the page (default 'viewer'). */
+  minRole?: Role;
+  nav?: NavItem;
+}
+
+/** A lazily loaded page module (its default export), so each feature is its own chunk. */
+export function page(load: () => Promise<{ default: ComponentType }>): ReactElement {
+  const Page = lazy(load);
+  return <Page />;
+}
+
+export const appRoutes: AppRoute[] = [
+  {
+    path: '/',
+    element: page(() => import('./pages/WelcomePage')),
+    nav: { label: 'Overview', icon: <DashboardOutlined />, section: 'monitor', order: 0 },
+  },
+];
+
+export function routeMinRole(r: AppRoute): Role {
+  return r.minRole ?? 'viewer';
+}
+
+export function navMinRole(r: AppRoute): Role {
+  return r.nav?.minRole ?? routeMinRole(r);
+}
+
+export function navTarget(r: AppRoute): string {
+  return r.nav?.to ?? r.path.replace(/\/\*$/, '');
+}
