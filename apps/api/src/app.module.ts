@@ -5,12 +5,14 @@ import { AllExceptionsFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { AgentsModule } from './modules/agents/agents.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AccessGuard } from './modules/auth/access.guard.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { AuditInterceptor } from './modules/audit/audit.interceptor.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { RealtimeModule } from './modules/realtime/realtime.module.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
 import { SystemModule } from './modules/system/system.module.js';
 
@@ -28,6 +30,8 @@ export class AppModule {
         AuthModule,
         ApiKeysModule,
         HealthModule,
+        RealtimeModule,
+        AgentsModule,
         SystemModule,
         RateLimitModule,
       ],

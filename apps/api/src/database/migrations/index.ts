@@ -1,5 +1,10 @@
 import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.js';
+import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
 import { CreateSystemHealthTable1795480000000 } from './1795480000000-CreateSystemHealthTable.js';
 
 /** Applied in this order. A merged migration is never edited; add a new one. */
-export const MIGRATIONS = [CreateAuthTables1795375325968, CreateSystemHealthTable1795480000000];
+export const MIGRATIONS = [
+  CreateAuthTables1795375325968,
+  CreateAgentRegistryTables1795375996725,
+  CreateSystemHealthTable1795480000000,
+];

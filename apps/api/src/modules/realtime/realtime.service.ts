@@ -1,0 +1,304 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { OnEvent } from '@nestjs/event-emitter';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
+import { createClient, type RedisClientType } from 'redis';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import {
+  DASHBOARD_NAMESPACE,
+  JoinAgentSchema,
+  ResumeSchema,
+  type Ack,
+  type ClientToServerEvents,
+  type Role,
+  type SequencedEventName,
+  type ServerToClientEvents,
+} from '@agent-monitor/contracts';
+import { InternalEvent, type InternalEventPayloads } from '../../common/events.js';
+import {
+  RealtimePublisher,
+  type EventPayload,
+  type PublishOptions,
+} from '../../common/realtime-publisher.js';
+import { DomainException } from '../../common/errors.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { PrincipalResolver } from '../auth/principal-resolver.service.js';
+import { MemoryEventLog, RedisEventLog, type EventLog, type LoggedEvent } from './event-log.js';
+
+export interface SocketData {
+  userId: string;
+  sessionId: string;
+  role: Role;
+}
+
+type DashboardNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
+type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
+
+const agentRoom = (id: string) => `agent:${id}`;
+const userRoom = (id: string) => `user:${id}`;
+const sessionRoom = (id: string) => `session:${id}`;
+
+/**
+ * The dashboard's live channel: socket.io on the API's own port, namespace `/dashboard`.
+ * Connections authenticate with the access token in `handshake.auth.token` and must come from
+ * the same origin (or SOCKET_ALLOWED_ORIGINS). Every broadcast is numbered; a client that
+ * reconnects sends `resume {lastSeq}` and gets what it missed, or `resync` when the bounded
+ * buffer no longer reaches back. With REDIS_URL the socket.io Redis adapter carries events to
+ * every instance and the numbering and buffer live in Redis.
+ */
+@Injectable()
+export class RealtimeService
+  extends RealtimePublisher
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  private readonly logger = new Logger('Realtime');
+  private io: Server<ClientToServerEvents, ServerToClientEvents, object, SocketData> | null = null;
+  private nsp: DashboardNamespace | null = null;
+  private log: EventLog = new MemoryEventLog();
+  private readonly fallbackLog = new MemoryEventLog();
+  private redisClients: RedisClientType[] = [];
+  /** Keeps this instance's events in the order they were published. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly resolver: PrincipalResolver,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const httpServer = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
+    const io = new Server<ClientToServerEvents, ServerToClientEvents, object, SocketData>(
+      httpServer,
+      {
+        serveClient: false,
+        // Sockets of the dashboard only; no CORS headers: foreign pages are refused below.
+        cors: undefined,
+        pingInterval: 20_000,
+        pingTimeout: 20_000,
+        maxHttpBufferSize: 64 * 1024,
+      },
+    );
+    if (this.config.REDIS_URL) await this.useRedis(io, this.config.REDIS_URL);
+    const nsp = io.of(DASHBOARD_NAMESPACE) as DashboardNamespace;
+    nsp.use((socket, next) => {
+      this.authenticate(socket)
+        .then(() => next())
+        .catch((e: unknown) => {
+          const err = new Error(e instanceof DomainException ? e.message : 'Connection refused');
+          (err as Error & { data?: unknown }).data = {
+            code: e instanceof DomainException ? e.code : 'UNAUTHENTICATED',
+          };
+          next(err);
+        });
+    });
+    nsp.on('connection', (socket) => this.onConnection(socket));
+    // The default namespace serves nothing.
+    io.of('/').use((_s, next) => next(new Error('Use the /dashboard namespace')));
+    this.io = io;
+    this.nsp = nsp;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const io = this.io;
+    this.io = null;
+    this.nsp = null;
+    if (io) {
+      io.of(DASHBOARD_NAMESPACE).disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        // io.close() also closes the HTTP server; Nest closes that itself right after.
+        io.engine.close();
+        resolve();
+      });
+    }
+    await this.chain.catch(() => undefined);
+    for (const c of this.redisClients) {
+      try {
+        if (c.isOpen) await c.close();
+        else c.destroy();
+      } catch {
+        c.destroy();
+      }
+    }
+    this.redisClients = [];
+  }
+
+  private async useRedis(io: Server, url: string): Promise<void> {
+    const pub: RedisClientType = createClient({
+      url,
+      socket: {
+        connectTimeout: 2000,
+        reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2000),
+      },
+    });
+    const sub = pub.duplicate();
+    for (const c of [pub, sub]) {
+      c.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
+    }
+    try {
+      await Promise.all([pub.connect(), sub.connect()]);
+      io.adapter(createAdapter(pub, sub, { key: 'am:socket.io' }));
+      this.log = new RedisEventLog(pub);
+      this.redisClients = [pub, sub];
+      this.logger.log('live events fan out through Redis');
+    } catch (e) {
+      // Correctness never depends on Redis: stay single-instance until restarted with Redis.
+      this.logger.warn(`Redis unavailable, live events stay in this instance: ${String(e)}`);
+      pub.destroy();
+      sub.destroy();
+    }
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private async authenticate(socket: DashboardSocket): Promise<void> {
+    if (!this.originAllowed(socket.handshake.headers)) {
+      throw new DomainException('FORBIDDEN', 'Origin not allowed');
+    }
+    const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
+    if (typeof token !== 'string' || !token) {
+      throw new DomainException('UNAUTHENTICATED', 'Authentication required: auth.token missing');
+    }
+    const p = await this.resolver.fromAccessToken(token);
+    socket.data = { userId: p.userId, sessionId: p.sessionId, role: p.role };
+  }
+
+  /** Same origin as the Host the browser connected to, or one of SOCKET_ALLOWED_ORIGINS. */
+  private originAllowed(headers: IncomingHttpHeaders): boolean {
+    const origin = headers.origin;
+    if (!origin) return true; // not a browser (agents, scripts, tests): the token decides
+    if (this.config.socketAllowedOrigins.includes(origin)) return true;
+    let host: string;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      return false;
+    }
+    const forwarded = this.config.trustProxy ? headers['x-forwarded-host'] : undefined;
+    const expected =
+      (typeof forwarded === 'string' ? forwarded.split(',')[0].trim() : null) ?? headers.host;
+    return Boolean(expected) && host === expected;
+  }
+
+  private onConnection(socket: DashboardSocket): void {
+    void socket.join([userRoom(socket.data.userId), sessionRoom(socket.data.sessionId)]);
+    socket.on('join_agent', (p, ack) => {
+      const r = JoinAgentSchema.safeParse(p);
+      if (!r.success) return reply(ack, { ok: false, error: 'agentId must be a UUID' });
+      void socket.join(agentRoom(r.data.agentId));
+      reply(ack, { ok: true });
+    });
+    socket.on('leave_agent', (p, ack) => {
+      const r = JoinAgentSchema.safeParse(p);
+      if (!r.success) return reply(ack, { ok: false, error: 'agentId must be a UUID' });
+      void socket.leave(agentRoom(r.data.agentId));
+      reply(ack, { ok: true });
+    });
+    socket.on('resume', (p, ack) => {
+      const r = ResumeSchema.safeParse(p);
+      if (!r.success) return reply(ack, { ok: false, error: 'lastSeq must be an integer ≥ 0' });
+      void this.resume(socket, r.data.lastSeq).then(
+        (replayed) => reply(ack, { ok: true, replayed }),
+        (e: unknown) => {
+          this.logger.warn(`resume failed: ${String(e)}`);
+          reply(ack, { ok: false, error: 'resume failed' });
+        },
+      );
+    });
+  }
+
+  private async resume(socket: DashboardSocket, lastSeq: number): Promise<number> {
+    const { currentSeq, events } = await this.log.since(lastSeq);
+    if (lastSeq > currentSeq) {
+      socket.emit('resync', { reason: 'unknown_sequence', currentSeq });
+      return 0;
+    }
+    if (events === null) {
+      socket.emit('resync', { reason: 'gap_too_large', currentSeq });
+      return 0;
+    }
+    let n = 0;
+    for (const e of events) {
+      if (e.agentId && !socket.rooms.has(agentRoom(e.agentId))) continue;
+      emitTo(socket, e);
+      n++;
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  publish<E extends SequencedEventName>(
+    event: E,
+    payload: EventPayload<E>,
+    opts: PublishOptions = {},
+  ): void {
+    const entry = {
+      event,
+      payload: payload as unknown as Record<string, unknown>,
+      ...(opts.agentId ? { agentId: opts.agentId } : {}),
+    };
+    this.chain = this.chain
+      .then(() => this.log.append(entry))
+      .catch((e: unknown) => {
+        this.logger.warn(`event log unavailable, numbering locally: ${String(e)}`);
+        return this.fallbackLog.append(entry);
+      })
+      .then((logged) => {
+        const nsp = this.nsp;
+        if (!nsp) return;
+        emitTo(logged.agentId ? nsp.to(agentRoom(logged.agentId)) : nsp, logged);
+      })
+      .catch((e: unknown) => this.logger.warn(`could not publish ${event}: ${String(e)}`));
+  }
+
+  /** Resolves once everything published so far was handed to socket.io (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.chain.then(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- access changes
+
+  @OnEvent(InternalEvent.UserAccessChanged)
+  onUserAccessChanged(e: InternalEventPayloads[typeof InternalEvent.UserAccessChanged]): void {
+    const nsp = this.nsp;
+    if (!nsp) return;
+    const target = e.keepSessionId
+      ? nsp.in(userRoom(e.userId)).except(sessionRoom(e.keepSessionId))
+      : nsp.in(userRoom(e.userId));
+    if (e.reason === 'role_changed') {
+      const role = e.role as Role | undefined;
+      // Local sockets keep the new role for any later checks; every instance's get told.
+      for (const s of nsp.sockets.values()) {
+        if (s.data.userId === e.userId && role) s.data.role = role;
+      }
+      target.emit('session_changed', { reason: 'role_changed', role });
+      return;
+    }
+    target.emit('session_changed', {
+      reason: e.reason === 'disabled' || e.reason === 'deleted' ? 'disabled' : 'logged_out',
+    });
+    target.disconnectSockets(true);
+  }
+}
+
+function reply(ack: ((a: Ack) => void) | undefined, a: Ack): void {
+  if (typeof ack === 'function') ack(a);
+}
+
+/** Sends a logged event with its sequence number (payload types come from the contract). */
+function emitTo(
+  target: { emit: (ev: SequencedEventName, payload: never) => unknown },
+  e: LoggedEvent,
+): void {
+  target.emit(e.event, { ...e.payload, seq: e.seq } as never);
+}
