@@ -5,6 +5,7 @@ import { AllExceptionsFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { ActivityModule } from './modules/activity/activity.module.js';
 import { AgentsModule } from './modules/agents/agents.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { AccessGuard } from './modules/auth/access.guard.js';
@@ -32,6 +33,7 @@ export class AppModule {
         HealthModule,
         RealtimeModule,
         AgentsModule,
+        ActivityModule,
         SystemModule,
         RateLimitModule,
       ],

@@ -10,4 +10,5 @@ export * from './agents.js';
 export * from './metrics.js';
 export * from './alerts.js';
 export * from './fleet.js';
+export * from './activity.js';
 export * from './system.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AgentStatus, AlertSeverity, Role } from './enums.js';
+import type { Task } from './activity.js';
 
 /** The socket.io namespace the dashboard connects to; JWT in `handshake.auth.token`. */
 export const DASHBOARD_NAMESPACE = '/dashboard';
@@ -47,6 +48,16 @@ export interface AlertEvent extends Sequenced {
   by?: string;
 }
 
+/** Coordination activity changed: task board rows (current state) or new commits. */
+export interface ActivityUpdatedEvent extends Sequenced {
+  agentId: string;
+  at: string;
+  /** Tasks whose current state changed, as the board shows them now. */
+  tasks: Task[];
+  /** Commits newly stored (duplicates are not counted). */
+  newCommits: number;
+}
+
 export interface SystemHealthUpdateEvent extends Sequenced {
   at: string;
   [metric: string]: unknown;
@@ -71,6 +82,7 @@ export interface ServerToClientEvents {
   alert_acknowledged: (e: AlertEvent) => void;
   alert_resolved: (e: AlertEvent) => void;
   system_health_update: (e: SystemHealthUpdateEvent) => void;
+  activity_updated: (e: ActivityUpdatedEvent) => void;
   resync: (e: ResyncEvent) => void;
   session_changed: (e: SessionChangedEvent) => void;
 }

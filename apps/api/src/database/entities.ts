@@ -1,3 +1,6 @@
+import { CommitEntity } from '../modules/activity/commit.entity.js';
+import { TaskEventEntity } from '../modules/activity/task-event.entity.js';
+import { TaskEntity } from '../modules/activity/task.entity.js';
 import { AgentConfigurationEntity } from '../modules/agents/agent-configuration.entity.js';
 import { AgentStatusHistoryEntity } from '../modules/agents/agent-status-history.entity.js';
 import { AgentTagEntity } from '../modules/agents/agent-tag.entity.js';
@@ -17,4 +20,7 @@ export const ENTITIES = [
   AgentTagEntity,
   AgentConfigurationEntity,
   AgentStatusHistoryEntity,
+  TaskEventEntity,
+  TaskEntity,
+  CommitEntity,
 ];
