@@ -5,9 +5,9 @@ import { AllExceptionsFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
-import { ActivityModule } from './modules/activity/activity.module.js';
 import { AgentsModule } from './modules/agents/agents.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
+import { UsersModule } from './modules/users/users.module.js';
 import { AccessGuard } from './modules/auth/access.guard.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { AuditInterceptor } from './modules/audit/audit.interceptor.js';
@@ -30,10 +30,10 @@ export class AppModule {
         AuditModule,
         AuthModule,
         ApiKeysModule,
+        UsersModule,
         HealthModule,
         RealtimeModule,
         AgentsModule,
-        ActivityModule,
         SystemModule,
         RateLimitModule,
       ],

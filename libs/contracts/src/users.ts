@@ -24,5 +24,9 @@ export type UpdateUserRequest = z.infer<typeof UpdateUserRequestSchema>;
 export const ListUsersQuerySchema = PageQuerySchema.extend({
   q: z.string().max(200).optional(),
   role: z.enum(ROLES).optional(),
+  disabled: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 export type ListUsersQuery = z.infer<typeof ListUsersQuerySchema>;

@@ -56,6 +56,8 @@ export interface RequestContext {
   userAgent: string | null;
   /** Set once a service wrote this request's audit row (in its transaction). */
   audited: boolean;
+  /** Set once a service wrote a committed failure row (e.g. a refused login): no generic one. */
+  auditedFailure?: boolean;
 }
 
 declare module 'fastify' {

@@ -66,6 +66,7 @@ export class AuditInterceptor implements NestInterceptor {
           }
           return result;
         } catch (err) {
+          if (rc.auditedFailure) throw err; // the service recorded why it failed
           const { status } = toResponse(err);
           await this.audit
             .record(null, rc, {

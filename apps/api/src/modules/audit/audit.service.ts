@@ -64,6 +64,7 @@ export class AuditService {
       ],
     );
     if (ctx && (r.outcome ?? 'success') === 'success') ctx.audited = true;
+    else if (ctx) ctx.auditedFailure = true;
   }
 
   async list(q: ListAuditLogsQuery): Promise<Page<AuditLogEntry>> {
