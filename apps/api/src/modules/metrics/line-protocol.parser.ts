@@ -37,7 +37,6 @@ const COMMA = 44;
 const EQ = 61;
 const BSL = 92;
 const QUOTE = 34;
-const NL = 10;
 const CR = 13;
 const HASH = 35;
 const TAB = 9;

@@ -1,0 +1,226 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { createClient, type RedisClientType } from 'redis';
+import { DataSource } from 'typeorm';
+import { formatMetricName, type LatestMetrics } from '@agent-monitor/contracts';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { LatestMetricsProvider } from '../agents/latest-metrics.provider.js';
+
+interface Entry {
+  atMs: number;
+  values: Record<string, number>;
+  /** ms of each value's sample, so an older late sample never replaces a newer value */
+  stamps: Record<string, number>;
+}
+
+const REDIS_TTL_SEC = 7 * 86_400;
+const MISS_TTL_MS = 30_000;
+
+/**
+ * Latest value per query name for each agent, kept hot in memory and (with REDIS_URL) in a
+ * Redis hash per agent so every instance and a restarted one answer without touching the
+ * history tables. A cold agent is filled once from its newest raw rows.
+ */
+@Injectable()
+export class LatestMetricsCache
+  extends LatestMetricsProvider
+  implements OnModuleInit, OnModuleDestroy
+{
+  private readonly logger = new Logger('LatestMetrics');
+  private readonly memory = new Map<string, Entry>();
+  private readonly misses = new Map<string, number>();
+  private redis: RedisClientType | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: DataSource,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    if (!this.config.REDIS_URL) return;
+    const client: RedisClientType = createClient({
+      url: this.config.REDIS_URL,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: 2000,
+        reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2000),
+      },
+    });
+    client.on('error', () => undefined);
+    this.redis = client;
+    client.connect().catch((e: unknown) => this.logger.warn(`Redis unavailable: ${String(e)}`));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const r = this.redis;
+    this.redis = null;
+    if (r) {
+      try {
+        if (r.isOpen) await r.close();
+        else r.destroy();
+      } catch {
+        r.destroy();
+      }
+    }
+  }
+
+  /** Records stored samples (after commit). */
+  update(agentId: string, tsMs: number, values: Record<string, number>): void {
+    let e = this.memory.get(agentId);
+    if (!e) {
+      e = { atMs: 0, values: {}, stamps: {} };
+      this.memory.set(agentId, e);
+      this.misses.delete(agentId);
+    }
+    const changed: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) {
+      if ((e.stamps[k] ?? -Infinity) <= tsMs) {
+        e.values[k] = v;
+        e.stamps[k] = tsMs;
+        changed[k] = String(v);
+      }
+    }
+    if (tsMs > e.atMs) e.atMs = tsMs;
+    const r = this.redis;
+    if (r?.isReady && Object.keys(changed).length) {
+      const key = `am:metrics:latest:${agentId}`;
+      r.multi()
+        .hSet(key, { ...changed, '@at': String(e.atMs) })
+        .expire(key, REDIS_TTL_SEC)
+        .exec()
+        .catch(() => undefined);
+    }
+  }
+
+  forget(agentId: string): void {
+    this.memory.delete(agentId);
+    void this.redis?.del(`am:metrics:latest:${agentId}`).catch(() => undefined);
+  }
+
+  async get(agentId: string): Promise<LatestMetrics> {
+    const m = await this.latestWithTime([agentId]);
+    const e = m.get(agentId);
+    return e ? { at: new Date(e.atMs).toISOString(), values: e.values } : { at: null, values: {} };
+  }
+
+  async latestFor(agentIds: string[]): Promise<Map<string, Record<string, number>>> {
+    const m = await this.latestWithTime(agentIds);
+    return new Map([...m].map(([id, e]) => [id, e.values]));
+  }
+
+  async latestWithTime(agentIds: string[]): Promise<Map<string, Entry>> {
+    const out = new Map<string, Entry>();
+    const cold: string[] = [];
+    const now = Date.now();
+    for (const id of agentIds) {
+      const e = this.memory.get(id);
+      if (e) out.set(id, e);
+      else if ((this.misses.get(id) ?? 0) < now) cold.push(id);
+    }
+    if (!cold.length) return out;
+    let still = cold;
+    const r = this.redis;
+    if (r?.isReady) {
+      try {
+        const hashes = await Promise.all(cold.map((id) => r.hGetAll(`am:metrics:latest:${id}`)));
+        still = [];
+        cold.forEach((id, i) => {
+          const h = hashes[i] as Record<string, string>;
+          if (!h || !h['@at']) return still.push(id);
+          const atMs = Number(h['@at']);
+          const values: Record<string, number> = {};
+          const stamps: Record<string, number> = {};
+          for (const [k, v] of Object.entries(h)) {
+            if (k === '@at') continue;
+            values[k] = Number(v);
+            stamps[k] = atMs;
+          }
+          const e = { atMs, values, stamps };
+          this.memory.set(id, e);
+          out.set(id, e);
+        });
+      } catch {
+        still = cold;
+      }
+    }
+    if (still.length) {
+      for (const [id, e] of await this.fromDatabase(still)) {
+        this.memory.set(id, e);
+        out.set(id, e);
+      }
+      for (const id of still) if (!out.has(id)) this.misses.set(id, now + MISS_TTL_MS);
+      if (this.misses.size > 100_000) this.misses.clear();
+    }
+    return out;
+  }
+
+  /** Newest raw row per series set of each agent, within the raw retention. */
+  private async fromDatabase(agentIds: string[]): Promise<Map<string, Entry>> {
+    const rows = await this.db.query<
+      Array<{
+        agent_id: string;
+        measurement: string;
+        labels: string;
+        fields: string[];
+        ts: Date;
+        vals: Array<number | null>;
+      }>
+    >(
+      `SELECT s.agent_id, s.measurement, s.labels, s.fields, r.ts, r.vals
+         FROM metric_series s
+         CROSS JOIN LATERAL (
+           SELECT ts, vals FROM metric_raw
+            WHERE series_id = s.id AND ts > now() - make_interval(secs => $2::float8 / 1000)
+            ORDER BY ts DESC LIMIT 1) r
+        WHERE s.agent_id = ANY($1::uuid[])`,
+      [agentIds, this.config.RETENTION_RAW],
+    );
+    const out = new Map<string, Entry>();
+    for (const r of rows) {
+      let e = out.get(r.agent_id);
+      if (!e) out.set(r.agent_id, (e = { atMs: 0, values: {}, stamps: {} }));
+      const at = r.ts.getTime();
+      if (at > e.atMs) e.atMs = at;
+      const labels = r.labels ? parseCanonicalLabels(r.labels) : [];
+      r.fields.forEach((f, i) => {
+        const v = r.vals[i];
+        if (v === null || v === undefined) return;
+        const name = formatMetricName({ measurement: r.measurement, field: f, labels });
+        e.values[name] = Number(v);
+        e.stamps[name] = at;
+      });
+    }
+    return out;
+  }
+}
+
+/** Splits canonical label text (`k=v,k2=v\,x`) back into pairs. */
+export function parseCanonicalLabels(text: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  let key = '';
+  let val = '';
+  let inVal = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\' && i + 1 < text.length) {
+      if (inVal) val += text[++i];
+      else key += text[++i];
+    } else if (c === '=' && !inVal) inVal = true;
+    else if (c === ',') {
+      out.push([key, val]);
+      key = '';
+      val = '';
+      inVal = false;
+    } else if (inVal) val += c;
+    else key += c;
+  }
+  if (key) out.push([key, val]);
+  return out;
+}

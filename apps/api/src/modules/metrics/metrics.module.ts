@@ -1,0 +1,94 @@
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DomainException } from '../../common/errors.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { LatestMetricsProvider } from '../agents/latest-metrics.provider.js';
+import { LatestMetricsCache } from './latest-metrics.cache.js';
+import { MetricStore } from './metric-store.service.js';
+import { INGEST_BODY_LIMIT, MetricsController } from './metrics.controller.js';
+import { MetricsIngestService } from './metrics-ingest.service.js';
+import { MetricsLiveService } from './metrics-live.service.js';
+import { MetricsQueryService } from './metrics-query.service.js';
+import { RollupService } from './rollup.service.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Metrics: ingest (JSON, batch, InfluxDB line protocol), the partitioned store, rollups and
+ * retention, history queries, the hot latest-values cache (provided to the agents domain as
+ * LatestMetricsProvider) and throttled live events.
+ */
+@Global()
+@Module({
+  controllers: [MetricsController],
+  providers: [
+    MetricStore,
+    LatestMetricsCache,
+    { provide: LatestMetricsProvider, useExisting: LatestMetricsCache },
+    MetricsLiveService,
+    MetricsIngestService,
+    MetricsQueryService,
+    RollupService,
+  ],
+  exports: [
+    LatestMetricsProvider,
+    LatestMetricsCache,
+    MetricsQueryService,
+    MetricsLiveService,
+    MetricStore,
+  ],
+})
+export class MetricsModule implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * text/plain bodies (line protocol) as a string, gunzipped when `Content-Encoding: gzip`
+   * (what InfluxDB clients send). Limits: the route's body limit on the wire and after
+   * decompression.
+   */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    if (!fastify) return;
+    const fallback = Math.max(this.config.BODY_LIMIT_BYTES, INGEST_BODY_LIMIT);
+    if (fastify.hasContentTypeParser('text/plain')) fastify.removeContentTypeParser('text/plain');
+    fastify.addContentTypeParser(
+      'text/plain',
+      { parseAs: 'buffer', bodyLimit: fallback },
+      (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+        const limit = req.routeOptions.bodyLimit ?? fallback;
+        const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+        if (enc === 'identity') {
+          done(null, body.toString('utf8'));
+          return;
+        }
+        if (enc !== 'gzip') {
+          done(
+            new DomainException(
+              'VALIDATION',
+              `Content-Encoding ${enc} is not supported (use gzip)`,
+            ),
+          );
+          return;
+        }
+        gunzipAsync(body, { maxOutputLength: limit }).then(
+          (out) => done(null, out.toString('utf8')),
+          (e: { code?: string }) =>
+            done(
+              e.code === 'ERR_BUFFER_TOO_LARGE'
+                ? new DomainException(
+                    'PAYLOAD_TOO_LARGE',
+                    `Decompressed body is larger than ${limit} bytes`,
+                  )
+                : new DomainException('VALIDATION', 'Body is not valid gzip'),
+            ),
+        );
+      },
+    );
+  }
+}
