@@ -8,7 +8,11 @@ export const apiKeysKeys = createQueryKeys('api-keys');
 export interface ApiKeysListParams {
   page?: number;
   limit?: number;
-  includeRevoked?: boolean;
+  /** Substring of the name or the prefix. */
+  q?: string;
+  /** 'false' hides revoked keys; omitted lists all. */
+  revoked?: 'true' | 'false';
+  agentId?: string;
 }
 
 /** The API answers a page envelope; an array (older servers) is wrapped into one. */

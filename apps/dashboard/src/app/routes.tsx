@@ -1,6 +1,9 @@
 import { lazy, type ComponentType, type ReactElement, type ReactNode } from 'react';
 import type { Role } from '@agent-monitor/contracts';
 import DashboardOutlined from '@mui/icons-material/DashboardOutlined';
+import GroupOutlined from '@mui/icons-material/GroupOutlined';
+import VpnKeyOutlined from '@mui/icons-material/VpnKeyOutlined';
+import HistoryOutlined from '@mui/icons-material/HistoryOutlined';
 
 /**
  * THE route + navigation registry. A feature adds ONE entry here:
@@ -56,6 +59,24 @@ export const appRoutes: AppRoute[] = [
     path: '/',
     element: page(() => import('./pages/WelcomePage')),
     nav: { label: 'Overview', icon: <DashboardOutlined />, section: 'monitor', order: 0 },
+  },
+  {
+    path: '/admin/users',
+    element: page(() => import('../features/users/UsersPage')),
+    minRole: 'admin',
+    nav: { label: 'Users', icon: <GroupOutlined />, section: 'admin', order: 10 },
+  },
+  {
+    path: '/admin/api-keys',
+    element: page(() => import('../features/api-keys/ApiKeysPage')),
+    minRole: 'admin',
+    nav: { label: 'API keys', icon: <VpnKeyOutlined />, section: 'admin', order: 20 },
+  },
+  {
+    path: '/admin/audit',
+    element: page(() => import('../features/audit/AuditLogPage')),
+    minRole: 'admin',
+    nav: { label: 'Audit log', icon: <HistoryOutlined />, section: 'admin', order: 30 },
   },
 ];
 

@@ -57,3 +57,9 @@ export function formatDuration(totalSec: number): string {
   if (m) return `${m}m ${s % 60}s`;
   return `${s}s`;
 }
+
+/** "Ada Lovelace" → "AL", "ops@example.com" → "OE". */
+export function initials(nameOrEmail: string): string {
+  const parts = nameOrEmail.split(/[\s@._-]+/).filter(Boolean);
+  return ((parts[0]?.[0] ?? '?') + (parts[1]?.[0] ?? '')).toUpperCase();
+}

@@ -2,7 +2,6 @@ import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.
 import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivityTables.js';
 import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
 import { CreateSystemHealthTable1795480000000 } from './1795480000000-CreateSystemHealthTable.js';
-import { CreateMetricsStorage1795510000000 } from './1795510000000-CreateMetricsStorage.js';
 
 /** Applied in this order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -10,5 +9,4 @@ export const MIGRATIONS = [
   CreateAgentRegistryTables1795375996725,
   CreateSystemHealthTable1795480000000,
   CreateActivityTables1795500000000,
-  CreateMetricsStorage1795510000000,
 ];

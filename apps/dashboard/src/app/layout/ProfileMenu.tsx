@@ -13,12 +13,8 @@ import LockReset from '@mui/icons-material/LockReset';
 import Logout from '@mui/icons-material/Logout';
 import MenuBookOutlined from '@mui/icons-material/MenuBookOutlined';
 import { useAuth } from '../auth';
+import { initials } from '../../components/format';
 import { ChangePasswordDialog } from '../../features/profile/ChangePasswordDialog';
-
-export function initials(nameOrEmail: string): string {
-  const parts = nameOrEmail.split(/[\s@._-]+/).filter(Boolean);
-  return ((parts[0]?.[0] ?? '?') + (parts[1]?.[0] ?? '')).toUpperCase();
-}
 
 /** The user's avatar in the top bar: who am I, change password, docs, log out. */
 export function ProfileMenu() {
