@@ -5,7 +5,8 @@ import type {
   HeartbeatResponse,
   RegisterAgentResponse,
 } from '@agent-monitor/contracts';
-import { createApiKey, createUser, type TestUser } from './agents-fixtures.js';
+import { AgentClient } from '@agent-monitor/agent-sdk';
+import { createApiKey, createUser, waitFor, type TestUser } from './agents-fixtures.js';
 import { client, type Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -497,6 +498,48 @@ describe('agents registry (real PostgreSQL over HTTP)', () => {
       });
       expect((await http.get('/api/v1/agents')).status).toBe(401);
     });
+  });
+
+  it('the agent SDK registers idempotently, heartbeats and receives config pushes', async () => {
+    const applied: Array<{ version: number; config: Record<string, unknown> }> = [];
+    const mk = () =>
+      new AgentClient({
+        baseUrl: t.baseUrl,
+        registrationKey: regKey,
+        agent: { name: 'sdk-agent', type: 'llm_agent', host: 'sdk.lan', heartbeatIntervalSec: 1 },
+        state: () => ({ status: 'busy', currentTask: 'sdk test' }),
+        onConfig: (config, version) => {
+          applied.push({ version, config });
+        },
+      });
+    const sdk = mk();
+    await sdk.start();
+    const id = sdk.agentId!;
+    const put = await http.put(
+      `/api/v2/agents/${id}/config`,
+      { config: { mode: 'fast' } },
+      { token: operator.token },
+    );
+    expect(put.status).toBe(200);
+    await waitFor(() => applied.length === 1, 4000);
+    expect(applied[0]).toEqual({ version: 1, config: { mode: 'fast' } });
+    await waitFor(async () => {
+      const [r] = await t.sql<{ applied_config_version: number }>(
+        `SELECT applied_config_version FROM agents WHERE id = $1`,
+        [id],
+      );
+      return r.applied_config_version === 1;
+    }, 4000);
+    await sdk.stop({ finalStatus: 'down' });
+    const [row] = await t.sql<{ status: string; current_task: string }>(
+      `SELECT status, current_task FROM agents WHERE id = $1`,
+      [id],
+    );
+    expect(row).toEqual({ status: 'down', current_task: 'sdk test' });
+    // A restarted agent registers again and keeps its id.
+    const again = mk();
+    await again.register();
+    expect(again.agentId).toBe(id);
   });
 
   it('agents persist across an app restart', async () => {

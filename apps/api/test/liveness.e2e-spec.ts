@@ -24,7 +24,7 @@ describe('liveness (two instances, one database, one Redis)', () => {
   let b: TestApp;
   let http: Client;
   let regKey: string;
-  let sockets: Socket<ServerToClientEvents, ClientToServerEvents>[] = [];
+  const sockets: Socket<ServerToClientEvents, ClientToServerEvents>[] = [];
 
   beforeAll(async () => {
     a = await startTestApp({ env: { LIVENESS_SWEEP_INTERVAL: '100ms', REDIS_URL } });
