@@ -91,6 +91,8 @@ const EnvSchema = z.object({
   BACKUP_DIR: z.string().default('./backups'),
   BACKUP_CRON: z.string().default(''),
   BACKUP_KEEP: z.coerce.number().int().min(1).default(7),
+  /** Directory with a pg_dump/pg_restore at least as new as the server (default: searched). */
+  PG_BIN_DIR: z.string().optional(),
   /** Bearer token a Prometheus scraper must send to GET /metrics; empty: /metrics is public. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** How often a system health snapshot is stored and pushed to dashboards. */
