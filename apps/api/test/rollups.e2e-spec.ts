@@ -1,0 +1,193 @@
+import pg from 'pg';
+import type { RegisterAgentResponse } from '@agent-monitor/contracts';
+import { MetricStore } from '../src/modules/metrics/metric-store.service.js';
+import { partitionName } from '../src/modules/metrics/partitions.js';
+import { RollupService } from '../src/modules/metrics/rollup.service.js';
+import { createApiKey } from './agents-fixtures.js';
+import { registerAgents } from './metrics-fixtures.js';
+import { client, type Client } from './support/http.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+const DAY = 86_400_000;
+
+describe('metrics rollups and retention', () => {
+  let t: TestApp;
+  let http: Client;
+  let agent: RegisterAgentResponse;
+  let key: string;
+  let rollups: RollupService;
+
+  beforeAll(async () => {
+    // Timer off: the test drives the job itself (the same method the timer calls).
+    t = await startTestApp({ env: { METRICS_ROLLUP_INTERVAL: '0ms', RETENTION_RAW: '3d' } });
+    http = client(t.baseUrl);
+    agent = (await registerAgents(t, http, [{ name: 'roll-1' }])).get('roll-1')!;
+    key = await createApiKey(t, ['metrics:write']);
+    rollups = t.app.get(RollupService);
+  });
+  afterAll(async () => {
+    await t.close();
+    await t.dropDatabase();
+  });
+
+  const send = async (samples: Array<{ timestamp: number; metrics: Record<string, number> }>) => {
+    const r = await http.post(
+      '/api/v2/metrics/batch',
+      { samples: samples.map((s) => ({ agentId: agent.id, ...s })) },
+      { headers: { authorization: `Bearer ${key}` } },
+    );
+    expect(r.status).toBe(200);
+  };
+
+  /** 1m aggregates recomputed straight from the raw rows. */
+  const fromRaw = () =>
+    t.sql<{
+      field: number;
+      bucket: Date;
+      cnt: string;
+      sum: number;
+      min: number;
+      max: number;
+      last: number;
+    }>(
+      `SELECT (u.i - 1)::int AS field, date_trunc('minute', r.ts, 'UTC') AS bucket, count(*) AS cnt,
+              sum(u.v) AS sum, min(u.v) AS min, max(u.v) AS max, (array_agg(u.v ORDER BY r.ts DESC))[1] AS last
+         FROM metric_raw r CROSS JOIN LATERAL unnest(r.vals) WITH ORDINALITY AS u(v, i)
+        WHERE u.v IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+  const level = (l: '1m' | '1h' | '1d') =>
+    t.sql<{
+      field: number;
+      bucket: Date;
+      cnt: string;
+      sum: number;
+      min: number;
+      max: number;
+      last: number;
+    }>(
+      `SELECT field::int AS field, bucket, cnt, sum, min, max, last FROM metric_rollup_${l} ORDER BY 1, 2`,
+    );
+
+  it('1m, 1h and 1d rollups equal the values recomputed from raw, and reruns change nothing', async () => {
+    // 3 hours of samples every 20 s with a spread of values, plus a second field on some.
+    const start = Math.floor((Date.now() - 4 * 3_600_000) / 3_600_000) * 3_600_000;
+    const samples = [];
+    for (let i = 0; i < 540; i++) {
+      const metrics: Record<string, number> = { cpu_usage: (i * 37) % 101 };
+      if (i % 3 === 0) metrics.memory_usage = 1000 + i;
+      samples.push({ timestamp: start + i * 20_000, metrics });
+    }
+    await send(samples);
+    expect(await rollups.runOnce()).toBe(true);
+
+    const raw = await fromRaw();
+    const m1 = await level('1m');
+    expect(m1.length).toBe(raw.length);
+    expect(m1).toEqual(raw);
+
+    // 1h from 1m and 1d from 1h: same totals per (field, hour/day).
+    const fold = (rows: typeof raw, width: number) => {
+      const out = new Map<string, { cnt: number; sum: number; min: number; max: number }>();
+      for (const r of rows) {
+        const k = `${r.field}:${Math.floor(r.bucket.getTime() / width) * width}`;
+        const o = out.get(k) ?? { cnt: 0, sum: 0, min: Infinity, max: -Infinity };
+        o.cnt += Number(r.cnt);
+        o.sum += r.sum;
+        o.min = Math.min(o.min, r.min);
+        o.max = Math.max(o.max, r.max);
+        out.set(k, o);
+      }
+      return [...out.entries()]
+        .sort()
+        .map(([k, o]) => [k, o.cnt, Math.round(o.sum * 1e6) / 1e6, o.min, o.max]);
+    };
+    const asRows = (rows: typeof raw) =>
+      rows
+        .map((r) => [
+          `${r.field}:${r.bucket.getTime()}`,
+          Number(r.cnt),
+          Math.round(r.sum * 1e6) / 1e6,
+          r.min,
+          r.max,
+        ])
+        .sort();
+    expect(asRows(await level('1h'))).toEqual(fold(raw, 3_600_000));
+    expect(asRows(await level('1d'))).toEqual(fold(raw, DAY));
+
+    // Idempotent: marking everything dirty again and rerunning yields the same rows.
+    await t.sql(
+      `INSERT INTO metric_rollup_dirty (level, bucket) SELECT DISTINCT '1m', date_trunc('minute', ts, 'UTC') FROM metric_raw`,
+    );
+    await rollups.runOnce();
+    expect(await level('1m')).toEqual(m1);
+  });
+
+  it('late and duplicate samples update the affected buckets (last write wins)', async () => {
+    const ts = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000 + 5000;
+    await send([{ timestamp: ts, metrics: { cpu_usage: 10 } }]);
+    await rollups.runOnce();
+    await send([{ timestamp: ts, metrics: { cpu_usage: 90 } }]); // duplicate: replaces
+    await send([{ timestamp: ts + 1000, metrics: { cpu_usage: 20 } }]); // late extra sample
+    await rollups.runOnce();
+    const [row] = await t.sql<{ cnt: string; sum: number; max: number; last: number }>(
+      `SELECT r.cnt, r.sum, r.max, r.last FROM metric_rollup_1m r JOIN metric_series s ON s.id = r.series_id
+        WHERE r.bucket = $1 AND r.field = 0 AND s.agent_id = $2`,
+      [new Date(ts - 5000), agent.id],
+    );
+    expect([Number(row.cnt), row.sum, row.max, row.last]).toEqual([2, 110, 90, 20]);
+    expect(await level('1m')).toEqual(await fromRaw());
+  });
+
+  it('p95 from the rollup histograms is within 3% of the exact value', async () => {
+    const r = await http.get<{ points: Array<{ v: number }>; resolution: string }>(
+      `/api/v2/metrics/historical/${agent.id}?metric=memory_usage&agg=p95&step=1d&from=${Date.now() - 2 * DAY}`,
+      { headers: { authorization: `Bearer ${await createApiKey(t, ['read'], 'rd')}` } },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.resolution).toBe('1d');
+    const [{ p95 }] = await t.sql<{ p95: number }>(
+      `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY vals[2]) AS p95 FROM metric_raw WHERE vals[2] IS NOT NULL`,
+    );
+    const got = r.body.points.reduce((m, p) => Math.max(m, p.v), 0);
+    expect(Math.abs(got - p95) / p95).toBeLessThan(0.03);
+  });
+
+  it('creates partitions ahead, and retention drops only partitions wholly older than the retention', async () => {
+    const store = t.app.get(MetricStore);
+    const now = Date.now();
+    await store.ensurePartitions('raw', [now - 10 * DAY, now - 4 * DAY, now - 3 * DAY]);
+    await store.ensurePartitions('1m', [now - 100 * DAY]);
+    await t.sql(`INSERT INTO metric_raw (series_id, ts, vals) VALUES (1, $1, '{1}')`, [
+      new Date(now - 10 * DAY),
+    ]);
+    await rollups.runOnce({ upkeep: true });
+    const raw = await store.listPartitions('raw');
+    const day = (ms: number) => partitionName('raw', ms);
+    expect(raw).not.toContain(day(now - 10 * DAY));
+    expect(raw).not.toContain(day(now - 4 * DAY)); // ended more than 3 days ago
+    expect(raw).toContain(day(now - 3 * DAY)); // still holds data younger than 3 days
+    expect(raw).toContain(day(now));
+    expect(raw).toContain(day(now + 3 * DAY)); // created ahead
+    expect(await store.listPartitions('1m')).not.toContain(partitionName('1m', now - 100 * DAY));
+    expect(await store.listPartitions('1m')).toContain(partitionName('1m', now));
+    expect(await store.listPartitions('1h')).toContain(partitionName('1h', now));
+    expect(await store.listPartitions('1d')).toContain(partitionName('1d', now));
+    // Recent data survived.
+    expect(
+      Number((await t.sql<{ n: string }>(`SELECT count(*) AS n FROM metric_raw`))[0].n),
+    ).toBeGreaterThan(500);
+  });
+
+  it('only the instance holding the leader lock runs the job', async () => {
+    const other = new pg.Client({ connectionString: t.databaseUrl });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock(774201001)');
+      expect(await rollups.runOnce()).toBe(false);
+      await other.query('SELECT pg_advisory_unlock(774201001)');
+      expect(await rollups.runOnce()).toBe(true);
+    } finally {
+      await other.end();
+    }
+  });
+});
