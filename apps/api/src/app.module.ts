@@ -6,6 +6,7 @@ import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { AgentsModule } from './modules/agents/agents.module.js';
+import { AlertsModule } from './modules/alerts/alerts.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 import { AccessGuard } from './modules/auth/access.guard.js';
@@ -32,6 +33,7 @@ export class AppModule {
         ApiKeysModule,
         UsersModule,
         HealthModule,
+        AlertsModule,
         RealtimeModule,
         AgentsModule,
         SystemModule,

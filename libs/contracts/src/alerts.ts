@@ -1,2 +1,451 @@
-// Owned by the alerts domain; filled in by its issue.
-export {};
+import { z } from 'zod';
+import { PageQuerySchema } from './common.js';
+import { ALERT_SEVERITIES, type AlertSeverity } from './enums.js';
+
+/*
+ * Alerting: rules, alert instances, notification channels, delivery log, maintenance
+ * windows. One schema per DTO; the API validates with these and the dashboard types from them.
+ */
+
+export const THRESHOLD_OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
+export type ThresholdOp = (typeof THRESHOLD_OPS)[number];
+export const WINDOW_AGGREGATES = ['last', 'avg', 'min', 'max', 'p95'] as const;
+export type WindowAggregate = (typeof WINDOW_AGGREGATES)[number];
+export const ALERT_STATUS_CONDITIONS = ['offline', 'stale', 'error', 'down'] as const;
+export const ALERT_STATES = ['pending', 'firing', 'resolved'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+/** Deepest nesting of AND/OR the editor shows and the API accepts. */
+export const MAX_CONDITION_DEPTH = 5;
+export const MAX_WINDOW_SEC = 7 * 86_400;
+
+const MetricName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\w.:\-/{}=,* ]+$/, 'must be a metric query name like cpu_usage');
+
+export const ThresholdConditionSchema = z.strictObject({
+  kind: z.literal('threshold'),
+  metric: MetricName,
+  op: z.enum(THRESHOLD_OPS),
+  value: z.number().refine(Number.isFinite, 'must be a finite number'),
+  /** How samples within the window reduce to one value; `last` ignores the window. */
+  aggregate: z.enum(WINDOW_AGGREGATES).default('last'),
+  windowSec: z.number().int().min(0).max(MAX_WINDOW_SEC).default(0),
+});
+
+export const NoDataConditionSchema = z.strictObject({
+  kind: z.literal('no_data'),
+  /** Without a metric: no sample of any metric from the agent. */
+  metric: MetricName.optional(),
+  forSec: z.number().min(0.1).max(MAX_WINDOW_SEC),
+});
+
+export const AgentStatusConditionSchema = z.strictObject({
+  kind: z.literal('agent_status'),
+  statuses: z.array(z.enum(ALERT_STATUS_CONDITIONS)).min(1).max(4),
+  forSec: z.number().min(0).max(MAX_WINDOW_SEC).default(0),
+});
+
+export type ThresholdCondition = z.infer<typeof ThresholdConditionSchema>;
+export type NoDataCondition = z.infer<typeof NoDataConditionSchema>;
+export type AgentStatusCondition = z.infer<typeof AgentStatusConditionSchema>;
+
+const AndConditionSchema = z.strictObject({
+  kind: z.literal('and'),
+  get conditions(): z.ZodArray<typeof ConditionTree> {
+    return z.array(ConditionTree).min(1).max(20);
+  },
+});
+const OrConditionSchema = z.strictObject({
+  kind: z.literal('or'),
+  get conditions(): z.ZodArray<typeof ConditionTree> {
+    return z.array(ConditionTree).min(1).max(20);
+  },
+});
+const ConditionTree = z.discriminatedUnion('kind', [
+  ThresholdConditionSchema,
+  NoDataConditionSchema,
+  AgentStatusConditionSchema,
+  AndConditionSchema,
+  OrConditionSchema,
+]);
+
+export type AlertCondition = z.infer<typeof ConditionTree>;
+export type CompositeCondition = Extract<AlertCondition, { kind: 'and' | 'or' }>;
+
+export function conditionDepth(c: AlertCondition): number {
+  return c.kind === 'and' || c.kind === 'or'
+    ? 1 + Math.max(...c.conditions.map(conditionDepth))
+    : 0;
+}
+
+/** A condition tree; a wrong field is named by its path (`condition.conditions.1.op`). */
+export const AlertConditionSchema = ConditionTree.refine(
+  (c) => conditionDepth(c) <= MAX_CONDITION_DEPTH,
+  { message: `nests AND/OR deeper than ${MAX_CONDITION_DEPTH} levels` },
+);
+
+const TagSelector = z.record(z.string().min(1).max(100), z.string().max(200));
+
+export const AlertScopeSchema = z
+  .strictObject({
+    /** Empty / absent: every agent (narrowed by the other fields). */
+    agentIds: z.array(z.uuid()).max(1000).optional(),
+    /** Every key must match (`{env: 'prod'}`). */
+    tags: TagSelector.optional(),
+    type: z.string().min(1).max(100).optional(),
+    environment: z.string().min(1).max(100).optional(),
+    /** Agent groups (evaluated once the groups domain provides membership). */
+    groupIds: z.array(z.uuid()).max(100).optional(),
+  })
+  .default({});
+export type AlertScope = z.infer<typeof AlertScopeSchema>;
+
+export const EscalationStepSchema = z.strictObject({
+  afterMinutes: z.number().min(0).max(10_080),
+  channelIds: z.array(z.uuid()).min(1).max(20),
+});
+export type EscalationStep = z.infer<typeof EscalationStepSchema>;
+
+const Labels = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z_][\w.-]*$/, 'label names are letters, digits, _ . -'),
+    z.string().max(500),
+  )
+  .refine((l) => Object.keys(l).length <= 30, 'at most 30 labels');
+
+const RuleFields = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  enabled: z.boolean().default(true),
+  severity: z.enum(ALERT_SEVERITIES).default('warning'),
+  scope: AlertScopeSchema,
+  condition: AlertConditionSchema,
+  /** Seconds the condition must hold before pending becomes firing. */
+  forSec: z.number().min(0).max(86_400).default(0),
+  /** Seconds a firing alert stays firing after the condition clears (flap damping). */
+  keepFiringForSec: z.number().min(0).max(86_400).default(0),
+  labels: Labels.default({}),
+  /** `{{agent.name}}`, `{{value}}`, `{{threshold}}`, `{{rule.name}}`, `{{labels.x}}` … */
+  summaryTemplate: z.string().max(2000).default('{{rule.name}} on {{agent.name}}: {{value}}'),
+  channelIds: z.array(z.uuid()).max(20).default([]),
+  escalation: z.array(EscalationStepSchema).max(10).default([]),
+  /** Followers of a group firing within this many seconds are batched into one notification. */
+  groupWindowSec: z.number().min(0).max(3600).default(10),
+};
+
+export const CreateAlertRuleSchema = z.strictObject(RuleFields);
+export type CreateAlertRule = z.infer<typeof CreateAlertRuleSchema>;
+export type CreateAlertRuleInput = z.input<typeof CreateAlertRuleSchema>;
+
+export const UpdateAlertRuleSchema = z
+  .strictObject({
+    name: RuleFields.name,
+    description: RuleFields.description,
+    enabled: z.boolean(),
+    severity: z.enum(ALERT_SEVERITIES),
+    scope: AlertScopeSchema,
+    condition: AlertConditionSchema,
+    forSec: z.number().min(0).max(86_400),
+    keepFiringForSec: z.number().min(0).max(86_400),
+    labels: Labels,
+    summaryTemplate: z.string().max(2000),
+    channelIds: z.array(z.uuid()).max(20),
+    escalation: z.array(EscalationStepSchema).max(10),
+    groupWindowSec: z.number().min(0).max(3600),
+  })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update');
+export type UpdateAlertRule = z.infer<typeof UpdateAlertRuleSchema>;
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  description: string | null;
+  enabled: boolean;
+  severity: AlertSeverity;
+  scope: AlertScope;
+  condition: AlertCondition;
+  forSec: number;
+  keepFiringForSec: number;
+  labels: Record<string, string>;
+  summaryTemplate: string;
+  channelIds: string[];
+  escalation: EscalationStep[];
+  groupWindowSec: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const ListAlertRulesQuerySchema = PageQuerySchema.extend({
+  q: z.string().max(200).optional(),
+  enabled: z.enum(['true', 'false']).optional(),
+});
+export type ListAlertRulesQuery = z.infer<typeof ListAlertRulesQuerySchema>;
+
+export interface AlertInstance {
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  agentId: string | null;
+  agentName: string | null;
+  labels: Record<string, string>;
+  severity: AlertSeverity;
+  state: AlertState;
+  value: number | null;
+  threshold: number | null;
+  summary: string;
+  startedAt: string;
+  firedAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  ackComment: string | null;
+  ackExpiresAt: string | null;
+  /** True while a maintenance window holds its notifications back. */
+  suppressed: boolean;
+  groupKey: string;
+  escalationStep: number;
+}
+
+export interface AlertTransition {
+  id: string;
+  alertId: string;
+  type:
+    | 'pending'
+    | 'firing'
+    | 'resolved'
+    | 'cleared'
+    | 'acknowledged'
+    | 'ack_expired'
+    | 'escalated'
+    | 'suppressed'
+    | 'unsuppressed';
+  at: string;
+  by: string | null;
+  comment: string | null;
+  value: number | null;
+}
+
+export interface AlertDetail extends AlertInstance {
+  history: AlertTransition[];
+}
+
+const CsvOf = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .max(200)
+    .transform((s) => s.split(',').filter(Boolean))
+    .pipe(z.array(z.enum(values)));
+
+export const ListAlertsQuerySchema = PageQuerySchema.extend({
+  state: CsvOf(ALERT_STATES).optional(),
+  severity: CsvOf(ALERT_SEVERITIES).optional(),
+  ruleId: z.uuid().optional(),
+  agentId: z.uuid().optional(),
+  acknowledged: z.enum(['true', 'false']).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+export type ListAlertsQuery = z.infer<typeof ListAlertsQuerySchema>;
+
+export const AckAlertSchema = z.strictObject({
+  comment: z.string().max(2000).optional(),
+  /** After this many minutes escalation resumes if the alert still fires. */
+  expiresInMinutes: z.number().min(1).max(10_080).optional(),
+});
+export type AckAlert = z.infer<typeof AckAlertSchema>;
+
+export const ResolveAlertSchema = z.strictObject({ comment: z.string().max(2000).optional() });
+export type ResolveAlert = z.infer<typeof ResolveAlertSchema>;
+
+// ---------------------------------------------------------------- notification channels
+
+export const CHANNEL_TYPES = ['email', 'slack', 'teams', 'webhook'] as const;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+
+const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
+
+const HeaderName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9-]+$/, 'header names are letters, digits and -')
+  .refine(
+    (h) =>
+      !['host', 'content-length', 'content-type', 'connection', 'transfer-encoding'].includes(
+        h.toLowerCase(),
+      ),
+    'this header is set by the server',
+  );
+
+export const EmailChannelConfigSchema = z.strictObject({
+  to: z.array(z.email()).min(1).max(50),
+  /** Without smtp: the server's SMTP_URL. */
+  smtp: z
+    .strictObject({
+      host: z.string().min(1).max(255),
+      port: z.number().int().min(1).max(65535).default(587),
+      secure: z.boolean().default(false),
+      user: z.string().max(255).optional(),
+      password: z.string().max(1000).optional(),
+    })
+    .optional(),
+  from: z.string().max(255).optional(),
+});
+export const SlackChannelConfigSchema = z.strictObject({ webhookUrl: HttpUrl });
+export const TeamsChannelConfigSchema = z.strictObject({ webhookUrl: HttpUrl });
+export const WebhookChannelConfigSchema = z.strictObject({
+  url: HttpUrl,
+  /** HMAC-SHA256 key: the body is signed in `X-AM-Signature: sha256=<hex>`. */
+  secret: z.string().min(16).max(500).optional(),
+  headers: z
+    .record(HeaderName, z.string().max(2000))
+    .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
+    .optional(),
+});
+
+export const CreateChannelSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('email'),
+    name: z.string().trim().min(1).max(200),
+    enabled: z.boolean().default(true),
+    config: EmailChannelConfigSchema,
+  }),
+  z.strictObject({
+    type: z.literal('slack'),
+    name: z.string().trim().min(1).max(200),
+    enabled: z.boolean().default(true),
+    config: SlackChannelConfigSchema,
+  }),
+  z.strictObject({
+    type: z.literal('teams'),
+    name: z.string().trim().min(1).max(200),
+    enabled: z.boolean().default(true),
+    config: TeamsChannelConfigSchema,
+  }),
+  z.strictObject({
+    type: z.literal('webhook'),
+    name: z.string().trim().min(1).max(200),
+    enabled: z.boolean().default(true),
+    config: WebhookChannelConfigSchema,
+  }),
+]);
+export type CreateChannel = z.infer<typeof CreateChannelSchema>;
+
+/** Config fields left out keep their stored value (so secrets need not be re-entered). */
+export const UpdateChannelSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    enabled: z.boolean(),
+    config: z.record(z.string(), z.unknown()),
+  })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update');
+export type UpdateChannel = z.infer<typeof UpdateChannelSchema>;
+
+export interface NotificationChannel {
+  id: string;
+  name: string;
+  type: ChannelType;
+  enabled: boolean;
+  /** Secrets masked: URLs show scheme and host only, passwords and keys never. */
+  config: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const DELIVERY_STATUSES = [
+  'pending',
+  'sending',
+  'delivered',
+  'failed',
+  'suppressed',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface DeliveryAttempt {
+  attempt: number;
+  at: string;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface Delivery {
+  id: string;
+  channelId: string;
+  alertId: string | null;
+  event: string;
+  dedupKey: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+  attemptLog: DeliveryAttempt[];
+}
+
+export const ListDeliveriesQuerySchema = PageQuerySchema.extend({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  alertId: z.uuid().optional(),
+});
+export type ListDeliveriesQuery = z.infer<typeof ListDeliveriesQuerySchema>;
+
+export interface ChannelTestResult {
+  ok: boolean;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** The JSON body generic webhooks receive (and what Slack/Teams texts are built from). */
+export interface AlertNotificationPayload {
+  dedupKey: string;
+  event: 'firing' | 'resolved' | 'escalated' | 'test';
+  alerts: Array<{
+    id: string;
+    ruleId: string;
+    ruleName: string;
+    agentId: string | null;
+    agentName: string | null;
+    severity: AlertSeverity;
+    state: AlertState;
+    summary: string;
+    value: number | null;
+    threshold: number | null;
+    labels: Record<string, string>;
+    startedAt: string;
+    firedAt: string | null;
+    resolvedAt: string | null;
+  }>;
+  sentAt: string;
+}
+
+// ---------------------------------------------------------------- test / backtest
+
+export const AlertTestSchema = z
+  .strictObject({
+    /** Send a test notification through this channel. */
+    channelId: z.uuid().optional(),
+    /** Backtest a rule draft over stored history. */
+    rule: z
+      .strictObject({
+        condition: AlertConditionSchema,
+        scope: AlertScopeSchema,
+        forSec: z.number().min(0).max(86_400).default(0),
+        keepFiringForSec: z.number().min(0).max(86_400).default(0),
+      })
+      .optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((v) => v.channelId || v.rule, 'give a channelId, a rule, or both');
+export type AlertTest = z.infer<typeof AlertTestSchema>;

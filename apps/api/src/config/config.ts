@@ -84,6 +84,16 @@ const EnvSchema = z.object({
     }),
   LIVENESS_SWEEP_INTERVAL: duration.default(parseDuration('250ms')),
   ALLOW_PRIVATE_WEBHOOK_TARGETS: bool.default(false),
+  /** How often no-data, status, `for` and window rules are re-evaluated between samples. */
+  ALERT_EVAL_INTERVAL: duration.default(parseDuration('250ms')),
+  /** Per-attempt timeout of one notification delivery. */
+  NOTIFY_TIMEOUT: duration.default(parseDuration('10s')),
+  /** First retry delay; doubles per attempt (with jitter) up to NOTIFY_RETRY_MAX. */
+  NOTIFY_RETRY_BASE: duration.default(parseDuration('5s')),
+  NOTIFY_RETRY_MAX: duration.default(parseDuration('1h')),
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  /** How often the outbox is checked for due retries (first attempts start at once). */
+  NOTIFY_POLL_INTERVAL: duration.default(parseDuration('1s')),
   SMTP_URL: z.string().optional(),
   SMTP_FROM: z.string().default('Agent Monitor <alerts@localhost>'),
   PUBLIC_URL: z.string().optional(),

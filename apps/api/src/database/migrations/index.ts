@@ -1,4 +1,5 @@
 import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.js';
+import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
 import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivityTables.js';
 import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
 import { CreateSystemHealthTable1795480000000 } from './1795480000000-CreateSystemHealthTable.js';
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateAgentRegistryTables1795375996725,
   CreateSystemHealthTable1795480000000,
   CreateActivityTables1795500000000,
+  CreateAlertingTables1795900000000,
 ];

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { NotificationsModule } from '../notifications/notifications.module.js';
+import { AlertEngine } from './alert-engine.service.js';
+import { AlertsController } from './alerts.controller.js';
+import { AlertsService } from './alerts.service.js';
+import { RulesService } from './rules.service.js';
+
+/** Alert rules, streaming evaluation, alert lifecycle (ack, resolve, escalation). */
+@Module({
+  imports: [NotificationsModule],
+  controllers: [AlertsController],
+  providers: [RulesService, AlertEngine, AlertsService],
+  exports: [AlertsService],
+})
+export class AlertsModule {}

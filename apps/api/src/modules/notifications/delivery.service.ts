@@ -1,0 +1,332 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type {
+  AlertNotificationPayload,
+  Delivery,
+  DeliveryStatus,
+  ListDeliveriesQuery,
+  Page,
+} from '@agent-monitor/contracts';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { ChannelsService } from './channels.service.js';
+import { sendNotification, type SendOptions, type SendResult } from './senders.js';
+import { sqlRows } from './sql.js';
+
+interface OutboxRow {
+  id: string;
+  dedup_key: string;
+  channel_id: string;
+  alert_id: string | null;
+  event: string;
+  payload: AlertNotificationPayload;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+export interface OutboxEntry {
+  channelId: string;
+  alertId: string | null;
+  event: string;
+  payload: AlertNotificationPayload;
+  /** Send no earlier than this (grouping windows); default now. */
+  notBefore?: Date;
+  /** Recorded but not sent (maintenance). */
+  suppressed?: boolean;
+}
+
+/** Exponential backoff with jitter; a receiver's Retry-After wins when it gives one. */
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | null,
+  baseMs: number,
+  maxMs: number,
+  random = Math.random,
+): number {
+  if (retryAfterMs !== null) return Math.min(Math.max(retryAfterMs, 0), maxMs);
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp * (0.5 + random() * 0.5));
+}
+
+/**
+ * The notification outbox. Rows are written by the alert transition's own transaction
+ * (`enqueue(manager, …)`), so a notification exists exactly when its transition committed,
+ * and the unique dedup key makes a second writer a no-op. After commit the first attempt
+ * starts at once in-process (`kick`); retries, and rows left over by a crash, are claimed
+ * with FOR UPDATE SKIP LOCKED by whichever instance polls first. Every attempt is recorded.
+ */
+@Injectable()
+export class DeliveryService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DeliveryService.name);
+  private pollTimer: NodeJS.Timeout | null = null;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly inflight = new Set<Promise<void>>();
+  private stopping = false;
+  private polling = false;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly channels: ChannelsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.pollTimer = setInterval(() => void this.poll(), this.config.NOTIFY_POLL_INTERVAL);
+    this.pollTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    // In-flight attempts finish (bounded by the per-attempt timeout); anything else resumes
+    // from the outbox on the next start.
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  get sendOptions(): SendOptions {
+    return {
+      timeoutMs: this.config.NOTIFY_TIMEOUT,
+      allowPrivate: this.config.ALLOW_PRIVATE_WEBHOOK_TARGETS,
+      smtpUrl: this.config.SMTP_URL,
+      smtpFrom: this.config.SMTP_FROM,
+      publicUrl: this.config.PUBLIC_URL,
+    };
+  }
+
+  /** Writes outbox rows inside the caller's transaction; returns the ids actually inserted. */
+  async enqueue(m: EntityManager, entries: OutboxEntry[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const e of entries) {
+      const rows = await sqlRows<{ id: string }>(
+        m,
+        `INSERT INTO notification_outbox (dedup_key, channel_id, alert_id, event, payload, status, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()))
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
+        [
+          `${e.payload.dedupKey}`,
+          e.channelId,
+          e.alertId,
+          e.event,
+          JSON.stringify(e.payload),
+          e.suppressed ? 'suppressed' : 'pending',
+          e.notBefore ?? null,
+        ],
+      );
+      if (rows[0] && !e.suppressed) ids.push(rows[0].id);
+    }
+    return ids;
+  }
+
+  /** Starts first attempts right after the enqueuing transaction committed. */
+  kick(ids: string[], notBefore?: Date): void {
+    for (const id of ids) {
+      const delay = notBefore ? notBefore.getTime() - Date.now() : 0;
+      if (delay > 0) this.later(id, delay);
+      else this.track(this.claimAndSend(id));
+    }
+  }
+
+  private later(id: string, delayMs: number): void {
+    if (this.stopping) return;
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      this.track(this.claimAndSend(id));
+    }, delayMs);
+    t.unref();
+    this.retryTimers.add(t);
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((e: unknown) => this.logger.error(`delivery failed: ${String(e)}`));
+    this.inflight.add(q);
+    void q.finally(() => this.inflight.delete(q));
+  }
+
+  private lockMs(): number {
+    return this.config.NOTIFY_TIMEOUT + 5_000;
+  }
+
+  private async claimAndSend(id: string): Promise<void> {
+    if (this.stopping) return;
+    const [row] = await sqlRows<OutboxRow>(
+      this.db,
+      `UPDATE notification_outbox
+          SET status = 'sending', attempts = attempts + 1, locked_until = now() + ($2 || ' milliseconds')::interval
+        WHERE id = $1 AND status = 'pending' AND next_attempt_at <= now()
+        RETURNING *`,
+      [id, String(this.lockMs())],
+    );
+    if (row) await this.send(row);
+  }
+
+  /** Claims due rows (retries, and sends orphaned by a crash) and sends them concurrently. */
+  async poll(): Promise<void> {
+    if (this.polling || this.stopping) return;
+    this.polling = true;
+    try {
+      const rows = await this.db.transaction(async (m) => {
+        const due = await sqlRows<{ id: string }>(
+          m,
+          `SELECT id FROM notification_outbox
+            WHERE (status = 'pending' AND next_attempt_at <= now())
+               OR (status = 'sending' AND locked_until < now())
+            ORDER BY next_attempt_at LIMIT 50 FOR UPDATE SKIP LOCKED`,
+        );
+        if (!due.length) return [];
+        return sqlRows<OutboxRow>(
+          m,
+          `UPDATE notification_outbox
+              SET status = 'sending', attempts = attempts + 1, locked_until = now() + ($2 || ' milliseconds')::interval
+            WHERE id = ANY($1::uuid[]) RETURNING *`,
+          [due.map((d) => d.id), String(this.lockMs())],
+        );
+      });
+      for (const r of rows) this.track(this.send(r));
+    } catch (e) {
+      if (!this.stopping) this.logger.warn(`outbox poll failed: ${String(e)}`);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async send(row: OutboxRow): Promise<void> {
+    const ch = await this.channels.open(row.channel_id);
+    let result: SendResult;
+    if (!ch) {
+      result = {
+        ok: false,
+        statusCode: null,
+        error: 'channel deleted',
+        retryable: false,
+        retryAfterMs: null,
+        durationMs: 0,
+      };
+    } else if (!ch.enabled) {
+      result = {
+        ok: false,
+        statusCode: null,
+        error: 'channel disabled',
+        retryable: false,
+        retryAfterMs: null,
+        durationMs: 0,
+      };
+    } else {
+      result = await sendNotification(ch, row.payload, this.sendOptions);
+    }
+    await this.record(row, result);
+  }
+
+  private async record(row: OutboxRow, r: SendResult): Promise<void> {
+    const max = this.config.NOTIFY_MAX_ATTEMPTS;
+    let delay: number | null = null;
+    await this.db.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO notification_attempts (outbox_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5)`,
+        [row.id, row.attempts, r.statusCode, r.error, r.durationMs],
+      );
+      if (r.ok) {
+        await m.query(
+          `UPDATE notification_outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1`,
+          [row.id],
+        );
+      } else if (r.retryable && row.attempts < max) {
+        delay = retryDelayMs(
+          row.attempts,
+          r.retryAfterMs,
+          this.config.NOTIFY_RETRY_BASE,
+          this.config.NOTIFY_RETRY_MAX,
+        );
+        await m.query(
+          `UPDATE notification_outbox
+              SET status = 'pending', locked_until = NULL, last_error = $2,
+                  next_attempt_at = now() + ($3 || ' milliseconds')::interval
+            WHERE id = $1`,
+          [row.id, r.error, String(delay)],
+        );
+      } else {
+        await m.query(
+          `UPDATE notification_outbox SET status = 'failed', locked_until = NULL, last_error = $2 WHERE id = $1`,
+          [row.id, r.error],
+        );
+      }
+    });
+    if (!r.ok) {
+      this.logger.warn(
+        `notification ${row.dedup_key} attempt ${row.attempts}: ${r.error ?? 'failed'}`,
+      );
+    }
+    // Short retries are timed in-process; the poller catches anything this misses (restart).
+    if (delay !== null && delay < 60_000) this.later(row.id, delay + 5);
+  }
+
+  async list(q: ListDeliveriesQuery & { channelId?: string }): Promise<Page<Delivery>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.channelId) where.push(`channel_id = $${params.push(q.channelId)}`);
+    if (q.status) where.push(`status = $${params.push(q.status)}`);
+    if (q.alertId) where.push(`alert_id = $${params.push(q.alertId)}`);
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [{ n }] = await sqlRows<{ n: number }>(
+      this.db,
+      `SELECT count(*)::int AS n FROM notification_outbox ${w}`,
+      params,
+    );
+    const rows = await sqlRows<OutboxRow>(
+      this.db,
+      `SELECT * FROM notification_outbox ${w} ORDER BY created_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, q.limit, (q.page - 1) * q.limit],
+    );
+    const attempts = rows.length
+      ? await sqlRows<{
+          outbox_id: string;
+          attempt: number;
+          at: Date;
+          status_code: number | null;
+          error: string | null;
+          duration_ms: number;
+        }>(
+          this.db,
+          `SELECT outbox_id, attempt, at, status_code, error, duration_ms FROM notification_attempts WHERE outbox_id = ANY($1::uuid[]) ORDER BY attempt`,
+          [rows.map((r) => r.id)],
+        )
+      : [];
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        channelId: r.channel_id,
+        alertId: r.alert_id,
+        event: r.event,
+        dedupKey: r.dedup_key,
+        status: r.status,
+        attempts: r.attempts,
+        nextAttemptAt: r.status === 'pending' ? r.next_attempt_at.toISOString() : null,
+        lastError: r.last_error,
+        createdAt: r.created_at.toISOString(),
+        deliveredAt: r.delivered_at?.toISOString() ?? null,
+        attemptLog: attempts
+          .filter((a) => a.outbox_id === r.id)
+          .map((a) => ({
+            attempt: a.attempt,
+            at: a.at.toISOString(),
+            statusCode: a.status_code,
+            error: a.error,
+            durationMs: a.duration_ms,
+          })),
+      })),
+      total: n,
+      page: q.page,
+      limit: q.limit,
+    };
+  }
+}
