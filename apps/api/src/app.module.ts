@@ -5,6 +5,8 @@ import { AllExceptionsFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { ActivityModule } from './modules/activity/activity.module.js';
+import { GroupsModule } from './modules/groups/groups.module.js';
 import { AgentsModule } from './modules/agents/agents.module.js';
 import { AlertsModule } from './modules/alerts/alerts.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
@@ -36,6 +38,8 @@ export class AppModule {
         AlertsModule,
         RealtimeModule,
         AgentsModule,
+        ActivityModule,
+        GroupsModule,
         SystemModule,
         RateLimitModule,
       ],

@@ -1,3 +1,5 @@
+import { AgentGroupMemberEntity } from '../modules/groups/agent-group-member.entity.js';
+import { AgentGroupEntity } from '../modules/groups/agent-group.entity.js';
 import { CommitEntity } from '../modules/activity/commit.entity.js';
 import { TaskEventEntity } from '../modules/activity/task-event.entity.js';
 import { TaskEntity } from '../modules/activity/task.entity.js';
@@ -23,4 +25,6 @@ export const ENTITIES = [
   TaskEventEntity,
   TaskEntity,
   CommitEntity,
+  AgentGroupEntity,
+  AgentGroupMemberEntity,
 ];

@@ -1,4 +1,5 @@
 import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.js';
+import { CreateAgentGroups1795520000000 } from './1795520000000-CreateAgentGroups.js';
 import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
 import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivityTables.js';
 import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateSystemHealthTable1795480000000,
   CreateActivityTables1795500000000,
   CreateAlertingTables1795900000000,
+  CreateAgentGroups1795520000000,
 ];

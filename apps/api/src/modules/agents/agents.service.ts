@@ -28,6 +28,7 @@ import { RealtimePublisher } from '../../common/realtime-publisher.js';
 import { DomainException, notFound } from '../../common/errors.js';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { AuditService } from '../audit/audit.service.js';
+import { groupMemberSql, isUuid as isGroupId } from '../groups/group-membership.js';
 import { AgentStatusEvents, type StatusChange } from './agent-status-events.js';
 import { LatestMetricsProvider } from './latest-metrics.provider.js';
 
@@ -386,7 +387,10 @@ export class AgentsService {
         );
       }
     }
-    // `group` is accepted now; the fleet domain's groups filter it once they exist.
+    // Members of a group, explicit or by tag selector (the fleet domain's SQL condition).
+    if (q.group) {
+      where.push(isGroupId(q.group) ? groupMemberSql('a', `${p(q.group)}::uuid`) : 'FALSE');
+    }
     return { where: where.join(' AND '), params };
   }
 
@@ -399,15 +403,20 @@ export class AgentsService {
     );
     const r = rows[0];
     if (!r) throw notFound('Agent', id);
-    const [{ config }, metrics] = await Promise.all([
+    const [{ config }, metrics, groups] = await Promise.all([
       this.readConfig(this.db.manager, id),
       this.latestFor([id]),
+      this.db.query<Array<{ id: string; name: string }>>(
+        `SELECT g.id, g.name FROM agent_groups g, agents a
+          WHERE a.id = $1 AND ${groupMemberSql('a', 'g.id')} ORDER BY g.name`,
+        [id],
+      ),
     ]);
     return {
       ...toAgent(r, metrics.get(id) ?? null),
       metadata: r.metadata ?? {},
       config,
-      groups: [],
+      groups,
       heartbeatJitterMs: Math.round(r.heartbeat_jitter_ms),
     };
   }
