@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { ActivityModule } from './modules/activity/activity.module.js';
 import { GroupsModule } from './modules/groups/groups.module.js';
+import { ReportsModule } from './modules/reports/reports.module.js';
 import { AgentsModule } from './modules/agents/agents.module.js';
 import { AlertsModule } from './modules/alerts/alerts.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
@@ -40,6 +41,7 @@ export class AppModule {
         AgentsModule,
         ActivityModule,
         GroupsModule,
+        ReportsModule,
         SystemModule,
         RateLimitModule,
       ],

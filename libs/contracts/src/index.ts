@@ -11,4 +11,5 @@ export * from './metrics.js';
 export * from './alerts.js';
 export * from './fleet.js';
 export * from './activity.js';
+export * from './reports.js';
 export * from './system.js';

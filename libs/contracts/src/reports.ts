@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { ALERT_SEVERITIES, type AlertSeverity } from './enums.js';
+
+export const REPORT_FORMATS = ['json', 'csv', 'pdf'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** Longest period one report may cover. */
+export const REPORT_MAX_DAYS = 366;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `all` (default), `group:<uuid>`, or a comma-separated list of agent ids (at most 500).
+ */
+export const ReportScopeSchema = z
+  .string()
+  .trim()
+  .max(20_000)
+  .default('all')
+  .transform((v, ctx): ReportScope => {
+    if (v === '' || v === 'all') return { kind: 'all' };
+    if (v.startsWith('group:')) {
+      const id = v.slice(6);
+      if (!UUID_RE.test(id)) {
+        ctx.addIssue({ code: 'custom', message: 'group:<id> needs a group UUID' });
+        return z.NEVER;
+      }
+      return { kind: 'group', groupId: id.toLowerCase() };
+    }
+    const ids = [...new Set(v.split(',').map((s) => s.trim().toLowerCase()))].filter(Boolean);
+    if (!ids.length || ids.length > 500 || !ids.every((i) => UUID_RE.test(i))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be "all", "group:<uuid>" or up to 500 comma-separated agent UUIDs',
+      });
+      return z.NEVER;
+    }
+    return { kind: 'agents', agentIds: ids };
+  });
+
+export type ReportScope =
+  { kind: 'all' } | { kind: 'group'; groupId: string } | { kind: 'agents'; agentIds: string[] };
+
+export const GenerateReportQuerySchema = z
+  .object({
+    /** Default: 7 days before `to`. */
+    from: z.iso.datetime({ offset: true }).optional(),
+    /** Default: now. */
+    to: z.iso.datetime({ offset: true }).optional(),
+    format: z.enum(REPORT_FORMATS).default('json'),
+    scope: ReportScopeSchema,
+  })
+  .transform((q, ctx) => {
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 7 * 86_400_000);
+    if (from >= to) {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'from: must be before to' });
+      return z.NEVER;
+    }
+    if (to.getTime() - from.getTime() > REPORT_MAX_DAYS * 86_400_000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['from'],
+        message: `from: the period may span at most ${REPORT_MAX_DAYS} days`,
+      });
+      return z.NEVER;
+    }
+    return { from: from.toISOString(), to: to.toISOString(), format: q.format, scope: q.scope };
+  });
+export type GenerateReportQuery = z.output<typeof GenerateReportQuerySchema>;
+
+export interface AlertSummary {
+  total: number;
+  bySeverity: Record<AlertSeverity, number>;
+  /** Mean seconds from firing to acknowledgement, over alerts acknowledged; null when none. */
+  mttaSec: number | null;
+  /** Mean seconds from firing to resolution, over alerts resolved; null when none. */
+  mttrSec: number | null;
+}
+
+export interface AvailabilitySummary {
+  /** Percentage of observed time spent `online`; null when nothing was observed. */
+  availabilityPct: number | null;
+  onlineSec: number;
+  /** Seconds of the period for which the agent's status is known. */
+  observedSec: number;
+}
+
+export interface ReportAgentRow extends AvailabilitySummary {
+  agentId: string;
+  name: string;
+  type: string;
+  environment: string | null;
+  alerts: AlertSummary;
+  tasksCompleted: number;
+  commits: number;
+}
+
+export interface ReportGroupRow extends AvailabilitySummary {
+  groupId: string;
+  name: string;
+  agentCount: number;
+  alerts: AlertSummary;
+}
+
+export interface ReportMetricRow {
+  metric: string;
+  samples: number;
+  avg: number | null;
+  p95: number | null;
+  max: number | null;
+}
+
+export interface ReportLlmRow {
+  model: string;
+  tokens: number;
+  cost: number;
+}
+
+export interface Report {
+  generatedAt: string;
+  from: string;
+  to: string;
+  scope: ReportScope & { label: string };
+  fleet: AvailabilitySummary & { agentCount: number; alerts: AlertSummary };
+  agents: ReportAgentRow[];
+  groups: ReportGroupRow[];
+  metrics: ReportMetricRow[];
+  llm: ReportLlmRow[];
+  /** Sections that could not be filled on this server, and why. */
+  notes: string[];
+}
+
+export const emptyAlertSummary = (): AlertSummary => ({
+  total: 0,
+  bySeverity: Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, 0])) as Record<
+    AlertSeverity,
+    number
+  >,
+  mttaSec: null,
+  mttrSec: null,
+});
