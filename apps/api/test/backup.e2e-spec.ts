@@ -7,13 +7,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { client } from './support/http.js';
 import { insertKey } from './support/root-key.js';
-import {
-  ADMIN_EMAIL,
-  ADMIN_PASSWORD,
-  createTestDatabase,
-  dropTestDatabase,
-  startTestApp,
-} from './support/test-app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, dropTestDatabase, startTestApp } from './support/test-app.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');

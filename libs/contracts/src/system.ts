@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** One instance's self-monitoring figures over one interval (SYSTEM_HEALTH_INTERVAL). */
 export interface SystemHealthSnapshot {
   at: string;
-  /** `host:pid` of the API instance that measured it. */
+  /** `host:pid:random` of the API instance that measured it. */
   instance: string;
   /** HTTP requests answered in the interval (dashboard files and /metrics excluded). */
   requests: number;

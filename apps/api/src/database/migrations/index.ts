@@ -4,12 +4,14 @@ import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertin
 import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivityTables.js';
 import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
 import { CreateSystemHealthTable1795480000000 } from './1795480000000-CreateSystemHealthTable.js';
+import { CreateBackupRunsTable1795480000001 } from './1795480000001-CreateBackupRunsTable.js';
 
 /** Applied in this order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
   CreateAuthTables1795375325968,
   CreateAgentRegistryTables1795375996725,
   CreateSystemHealthTable1795480000000,
+  CreateBackupRunsTable1795480000001,
   CreateActivityTables1795500000000,
   CreateAlertingTables1795900000000,
   CreateAgentGroups1795520000000,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
@@ -27,7 +28,8 @@ const HISTORY_POINTS = 360;
  */
 @Injectable()
 export class SystemHealthService implements OnApplicationBootstrap, OnModuleDestroy {
-  readonly instance = `${os.hostname()}:${process.pid}`;
+  /** host:pid plus a few random characters (two apps can share a process in tests). */
+  readonly instance = `${os.hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
   private readonly logger = new Logger('SystemHealth');
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private timer: NodeJS.Timeout | null = null;

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { BackupScheduler } from './backup-scheduler.service.js';
 import { HttpMetrics } from './http-metrics.service.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsRegistry } from './metrics-registry.service.js';
@@ -12,7 +13,7 @@ import { SystemHealthService } from './system-health.service.js';
 @Global()
 @Module({
   controllers: [MetricsController, SystemController],
-  providers: [MetricsRegistry, HttpMetrics, SystemHealthService],
+  providers: [MetricsRegistry, HttpMetrics, SystemHealthService, BackupScheduler],
   exports: [MetricsRegistry],
 })
 export class SystemModule {}

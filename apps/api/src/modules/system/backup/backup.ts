@@ -99,7 +99,7 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
     } catch (e) {
       rmSync(tmp, { force: true });
       const stderr = (e as { stderr?: string }).stderr;
-      throw new Error(`pg_dump failed: ${(stderr || (e as Error).message).trim()}`);
+      throw new Error(`pg_dump failed: ${(stderr || (e as Error).message).trim()}`, { cause: e });
     }
     renameSync(tmp, file);
     method = 'pg_dump';
