@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import {
@@ -11,6 +11,13 @@ import {
 } from '../../common/access.js';
 import { DomainException, forbidden, unauthenticated } from '../../common/errors.js';
 import { PrincipalResolver } from './principal-resolver.service.js';
+
+export const PEOPLE_ONLY = 'am:people-only';
+/**
+ * For routes about the signed-in person (profile, own password): refused to every API key,
+ * even an `admin`-scoped one, before the body is validated.
+ */
+export const PeopleOnly = () => SetMetadata(PEOPLE_ONLY, true);
 
 /**
  * The one access check. Deny by default: a handler with neither `@Access` nor `@Public` is
@@ -46,6 +53,12 @@ export class AccessGuard implements CanActivate {
     if (!principal) throw unauthenticated();
     req.principal = principal;
     requestContext(req);
+    if (
+      principal.kind !== 'user' &&
+      this.reflector.getAllAndOverride<boolean>(PEOPLE_ONLY, targets)
+    ) {
+      throw forbidden('This route is for people signed in, not API keys');
+    }
     authorize(principal, policy, req.params as Record<string, string> | undefined);
     return true;
   }

@@ -32,13 +32,14 @@ import {
   type UserPrincipal,
 } from '../../common/access.js';
 import { forbidden } from '../../common/errors.js';
+import { PeopleOnly } from '../auth/access.guard.js';
 import { ApiZodBody, ApiZodQuery } from '../../common/openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { UsersService } from './users.service.js';
 
 const uuid = new ParseUUIDPipe();
 
-/** Profile routes are for people; an `admin`-scoped key passes the guard but has no profile. */
+/** The guard already refuses keys here (@PeopleOnly); this narrows the type. */
 function person(p: Principal): UserPrincipal {
   if (p.kind !== 'user') throw forbidden('API keys have no profile; sign in as a person');
   return p;
@@ -53,6 +54,7 @@ export class UsersController {
   /** The signed-in person (API keys have no profile). */
   @Get('profile')
   @Access({ role: 'viewer' })
+  @PeopleOnly()
   profile(@CurrentPrincipal() p: Principal): Promise<User> {
     return this.users.profile(person(p));
   }
@@ -60,6 +62,7 @@ export class UsersController {
   /** Ends the caller's other sessions; this one stays signed in. */
   @Post('profile/password')
   @Access({ role: 'viewer' })
+  @PeopleOnly()
   @HttpCode(204)
   @ApiZodBody(ChangePasswordRequestSchema)
   async changePassword(
