@@ -4,6 +4,9 @@ import DashboardOutlined from '@mui/icons-material/DashboardOutlined';
 import GroupOutlined from '@mui/icons-material/GroupOutlined';
 import VpnKeyOutlined from '@mui/icons-material/VpnKeyOutlined';
 import HistoryOutlined from '@mui/icons-material/HistoryOutlined';
+import AssignmentOutlined from '@mui/icons-material/AssignmentOutlined';
+import AssessmentOutlined from '@mui/icons-material/AssessmentOutlined';
+import WorkspacesOutlined from '@mui/icons-material/WorkspacesOutlined';
 
 /**
  * THE route + navigation registry. A feature adds ONE entry here:
@@ -77,6 +80,25 @@ export const appRoutes: AppRoute[] = [
     element: page(() => import('../features/audit/AuditLogPage')),
     minRole: 'admin',
     nav: { label: 'Audit log', icon: <HistoryOutlined />, section: 'admin', order: 30 },
+  },
+  {
+    path: '/activity',
+    element: page(() => import('../features/activity/ActivityPage')),
+    nav: { label: 'Activity', icon: <AssignmentOutlined />, section: 'monitor', order: 40 },
+  },
+  {
+    path: '/activity/agents/:id',
+    element: page(() => import('../features/activity/AgentTimelinePage')),
+  },
+  {
+    path: '/reports',
+    element: page(() => import('../features/reports/ReportsPage')),
+    nav: { label: 'Reports', icon: <AssessmentOutlined />, section: 'monitor', order: 60 },
+  },
+  {
+    path: '/groups',
+    element: page(() => import('../features/fleet/GroupsPage')),
+    nav: { label: 'Groups', icon: <WorkspacesOutlined />, section: 'operate', order: 20 },
   },
 ];
 

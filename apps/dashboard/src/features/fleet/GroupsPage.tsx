@@ -1,0 +1,296 @@
+import { Fragment, useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import Chip from '@mui/material/Chip';
+import Collapse from '@mui/material/Collapse';
+import Dialog from '@mui/material/Dialog';
+import DialogActions from '@mui/material/DialogActions';
+import DialogContent from '@mui/material/DialogContent';
+import DialogTitle from '@mui/material/DialogTitle';
+import IconButton from '@mui/material/IconButton';
+import Paper from '@mui/material/Paper';
+import Stack from '@mui/material/Stack';
+import Table from '@mui/material/Table';
+import TableBody from '@mui/material/TableBody';
+import TableCell from '@mui/material/TableCell';
+import TableContainer from '@mui/material/TableContainer';
+import TableHead from '@mui/material/TableHead';
+import TableRow from '@mui/material/TableRow';
+import TextField from '@mui/material/TextField';
+import Typography from '@mui/material/Typography';
+import Add from '@mui/icons-material/Add';
+import DeleteOutline from '@mui/icons-material/DeleteOutlined';
+import KeyboardArrowDown from '@mui/icons-material/KeyboardArrowDown';
+import KeyboardArrowRight from '@mui/icons-material/KeyboardArrowRight';
+import { AGENT_STATUSES, type AgentGroup } from '@agent-monitor/contracts';
+import { ApiError } from '../../api/client';
+import { groupsApi, groupsKeys, groupsQueries } from '../../api/fleet.queries';
+import { useSocketEvent } from '../../api/socket';
+import { useAuth } from '../../app/auth';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { EmptyState } from '../../components/EmptyState';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { Page, PageHeader } from '../../components/PageHeader';
+import { TableSkeleton } from '../../components/Skeletons';
+import { StatusChip } from '../../components/StatusChip';
+
+/** `team=blue, region=*` (or one pair per line) → `{team: 'blue', region: '*'}`. */
+export function parseSelector(text: string): Record<string, string> | null | string {
+  const pairs = text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!pairs.length) return null;
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.search(/[=:]/);
+    if (i <= 0) return `"${p}" is not key=value`;
+    out[p.slice(0, i).trim()] = p.slice(i + 1).trim();
+  }
+  return out;
+}
+
+function CreateGroupDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const qc = useQueryClient();
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [selector, setSelector] = useState('');
+  const parsed = parseSelector(selector);
+  const create = useMutation({
+    mutationFn: () =>
+      groupsApi.create({
+        name: name.trim(),
+        description: description.trim() || undefined,
+        tagSelector: typeof parsed === 'string' ? null : parsed,
+      }),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: groupsKeys.all });
+      setName('');
+      setDescription('');
+      setSelector('');
+      onClose();
+    },
+  });
+  const fieldErrors = create.error instanceof ApiError ? create.error.fieldErrors : {};
+  return (
+    <Dialog open={open} onClose={onClose} fullWidth maxWidth="sm">
+      <DialogTitle>New group</DialogTitle>
+      <DialogContent>
+        <Stack spacing={2} sx={{ mt: 1 }}>
+          <TextField
+            label="Name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+            autoFocus
+            error={!!fieldErrors.name}
+            helperText={fieldErrors.name}
+          />
+          <TextField
+            label="Description"
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+          />
+          <TextField
+            label="Tag selector"
+            placeholder="team=blue, region=*"
+            value={selector}
+            onChange={(e) => setSelector(e.target.value)}
+            error={typeof parsed === 'string'}
+            helperText={
+              typeof parsed === 'string'
+                ? parsed
+                : 'Agents whose tags match every pair join automatically (* = any value).'
+            }
+          />
+          {create.error && !Object.keys(fieldErrors).length && <ErrorAlert error={create.error} />}
+        </Stack>
+      </DialogContent>
+      <DialogActions>
+        <Button onClick={onClose}>Cancel</Button>
+        <Button
+          variant="contained"
+          disabled={!name.trim() || typeof parsed === 'string' || create.isPending}
+          onClick={() => create.mutate()}
+        >
+          Create
+        </Button>
+      </DialogActions>
+    </Dialog>
+  );
+}
+
+function Members({ group }: { group: AgentGroup }) {
+  const members = useQuery(groupsQueries.members(group.id));
+  if (members.error) return <ErrorAlert error={members.error} />;
+  if (members.isPending) return <TableSkeleton rows={3} columns={3} />;
+  if (!members.data.items.length) {
+    return (
+      <Typography variant="body2" color="text.secondary" sx={{ p: 2 }}>
+        No agents match this group.
+      </Typography>
+    );
+  }
+  return (
+    <Stack direction="row" spacing={1} useFlexGap sx={{ flexWrap: 'wrap', p: 2 }}>
+      {members.data.items.map((a) => (
+        <Stack key={a.id} direction="row" spacing={0.5} sx={{ alignItems: 'center' }}>
+          <Typography variant="body2">{a.name}</Typography>
+          <StatusChip status={a.status} size="small" />
+        </Stack>
+      ))}
+    </Stack>
+  );
+}
+
+/** Groups of agents (explicit and by tag selector) with their members' status at a glance. */
+export default function GroupsPage() {
+  const { can } = useAuth();
+  const qc = useQueryClient();
+  const [creating, setCreating] = useState(false);
+  const [open, setOpen] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<AgentGroup | null>(null);
+  const list = useQuery(groupsQueries.list({ limit: 500 }));
+  // Membership by tags and status counts change with the fleet.
+  useSocketEvent(
+    'agent_status_changed',
+    () => void qc.invalidateQueries({ queryKey: groupsKeys.all }),
+  );
+  const remove = useMutation({
+    mutationFn: (id: string) => groupsApi.remove(id),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: groupsKeys.all }),
+  });
+
+  return (
+    <Page>
+      <PageHeader
+        title="Groups"
+        subtitle="Agents grouped explicitly or by tags; membership by tags follows tag changes."
+        actions={
+          can('operator') && (
+            <Button variant="contained" startIcon={<Add />} onClick={() => setCreating(true)}>
+              New group
+            </Button>
+          )
+        }
+      />
+      {list.error && <ErrorAlert error={list.error} onRetry={() => void list.refetch()} />}
+      {remove.error && <ErrorAlert error={remove.error} sx={{ mb: 2 }} />}
+      {list.isPending ? (
+        <TableSkeleton rows={4} columns={4} />
+      ) : list.data && list.data.items.length === 0 ? (
+        <EmptyState
+          title="No groups yet"
+          description="Group agents by tag (team=blue) or by hand to see and manage them together."
+        />
+      ) : (
+        <Paper variant="outlined">
+          <TableContainer>
+            <Table size="small" aria-label="Groups">
+              <TableHead>
+                <TableRow>
+                  <TableCell width={40} />
+                  <TableCell>Name</TableCell>
+                  <TableCell>Selector</TableCell>
+                  <TableCell align="right">Members</TableCell>
+                  <TableCell>Status</TableCell>
+                  <TableCell width={48} />
+                </TableRow>
+              </TableHead>
+              <TableBody>
+                {list.data?.items.map((g) => (
+                  <Fragment key={g.id}>
+                    <TableRow hover data-testid={`group-row-${g.name}`}>
+                      <TableCell>
+                        <IconButton
+                          size="small"
+                          aria-label={open === g.id ? 'Hide members' : 'Show members'}
+                          onClick={() => setOpen(open === g.id ? null : g.id)}
+                        >
+                          {open === g.id ? <KeyboardArrowDown /> : <KeyboardArrowRight />}
+                        </IconButton>
+                      </TableCell>
+                      <TableCell>
+                        <Typography variant="body2" sx={{ fontWeight: 500 }}>
+                          {g.name}
+                        </Typography>
+                        {g.description && (
+                          <Typography variant="caption" color="text.secondary">
+                            {g.description}
+                          </Typography>
+                        )}
+                      </TableCell>
+                      <TableCell>
+                        {g.tagSelector
+                          ? Object.entries(g.tagSelector).map(([k, v]) => (
+                              <Chip key={k} size="small" label={`${k}=${v}`} sx={{ mr: 0.5 }} />
+                            ))
+                          : '—'}
+                        {g.agentIds.length > 0 && (
+                          <Chip
+                            size="small"
+                            variant="outlined"
+                            label={`+${g.agentIds.length} explicit`}
+                          />
+                        )}
+                      </TableCell>
+                      <TableCell align="right" data-testid="member-count">
+                        {g.memberCount}
+                      </TableCell>
+                      <TableCell>
+                        <Box sx={{ display: 'flex', gap: 0.5, flexWrap: 'wrap' }}>
+                          {AGENT_STATUSES.filter((s) => g.statusCounts[s] > 0).map((s) => (
+                            <StatusChip
+                              key={s}
+                              status={s}
+                              size="small"
+                              label={`${s} ${g.statusCounts[s]}`}
+                            />
+                          ))}
+                        </Box>
+                      </TableCell>
+                      <TableCell>
+                        {can('operator') && (
+                          <IconButton
+                            size="small"
+                            aria-label={`Delete ${g.name}`}
+                            onClick={() => setDeleting(g)}
+                          >
+                            <DeleteOutline fontSize="small" />
+                          </IconButton>
+                        )}
+                      </TableCell>
+                    </TableRow>
+                    <TableRow>
+                      <TableCell
+                        colSpan={6}
+                        sx={{ p: 0, borderBottom: open === g.id ? undefined : 0 }}
+                      >
+                        <Collapse in={open === g.id} unmountOnExit>
+                          <Members group={g} />
+                        </Collapse>
+                      </TableCell>
+                    </TableRow>
+                  </Fragment>
+                ))}
+              </TableBody>
+            </Table>
+          </TableContainer>
+        </Paper>
+      )}
+      <CreateGroupDialog open={creating} onClose={() => setCreating(false)} />
+      {deleting && (
+        <ConfirmDialog
+          open
+          title={`Delete group ${deleting.name}?`}
+          description="The agents stay; only the grouping is removed."
+          confirmLabel="Delete"
+          destructive
+          onClose={() => setDeleting(null)}
+          onConfirm={() => remove.mutateAsync(deleting.id)}
+        />
+      )}
+    </Page>
+  );
+}
