@@ -449,3 +449,117 @@ export const AlertTestSchema = z
   })
   .refine((v) => v.channelId || v.rule, 'give a channelId, a rule, or both');
 export type AlertTest = z.infer<typeof AlertTestSchema>;
+
+// ---------------------------------------------------------------- maintenance windows
+
+export const MaintenanceMatchSchema = z
+  .strictObject({
+    agentIds: z.array(z.uuid()).max(1000).optional(),
+    /** Every key must match. */
+    tags: TagSelector.optional(),
+    ruleIds: z.array(z.uuid()).max(100).optional(),
+    /** Agent groups (matched once the groups domain provides membership). */
+    groupIds: z.array(z.uuid()).max(100).optional(),
+  })
+  .refine((m) => Object.values(m).some((v) => v && Object.keys(v).length), {
+    message: 'match at least one agent, tag, rule or group',
+  });
+export type MaintenanceMatch = z.infer<typeof MaintenanceMatchSchema>;
+
+const MaintenanceFields = {
+  name: z.string().trim().min(1).max(200),
+  reason: z.string().max(2000).optional(),
+  match: MaintenanceMatchSchema,
+  /** One-off: from startsAt to endsAt. Recurring: every `cron` occurrence for durationMinutes (within startsAt/endsAt when given). */
+  startsAt: z.iso.datetime({ offset: true }).optional(),
+  endsAt: z.iso.datetime({ offset: true }).optional(),
+  cron: z
+    .string()
+    .max(100)
+    .regex(/^\S+( \S+){4,5}$/, 'must be a cron expression like "0 2 * * 0"')
+    .optional(),
+  durationMinutes: z.number().min(1).max(10_080).optional(),
+  timeZone: z
+    .string()
+    .max(64)
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'unknown time zone')
+    .default('UTC'),
+  enabled: z.boolean().default(true),
+};
+
+function checkWindowTimes(
+  v: { startsAt?: string; endsAt?: string; cron?: string; durationMinutes?: number },
+  ctx: z.RefinementCtx,
+): void {
+  if (v.cron) {
+    if (!v.durationMinutes) {
+      ctx.addIssue({ code: 'custom', path: ['durationMinutes'], message: 'required with cron' });
+    }
+  } else {
+    if (!v.startsAt)
+      ctx.addIssue({ code: 'custom', path: ['startsAt'], message: 'required without cron' });
+    if (!v.endsAt)
+      ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'required without cron' });
+  }
+  if (v.startsAt && v.endsAt && Date.parse(v.endsAt) <= Date.parse(v.startsAt)) {
+    ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after startsAt' });
+  }
+}
+
+export const CreateMaintenanceWindowSchema = z
+  .strictObject(MaintenanceFields)
+  .superRefine(checkWindowTimes);
+export type CreateMaintenanceWindow = z.infer<typeof CreateMaintenanceWindowSchema>;
+
+export const UpdateMaintenanceWindowSchema = z
+  .strictObject({
+    name: MaintenanceFields.name,
+    reason: MaintenanceFields.reason,
+    match: MaintenanceMatchSchema,
+    startsAt: z.iso.datetime({ offset: true }).nullable(),
+    endsAt: z.iso.datetime({ offset: true }).nullable(),
+    cron: MaintenanceFields.cron.unwrap().nullable(),
+    durationMinutes: z.number().min(1).max(10_080).nullable(),
+    timeZone: MaintenanceFields.timeZone.unwrap(),
+    enabled: z.boolean(),
+  })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update');
+export type UpdateMaintenanceWindow = z.infer<typeof UpdateMaintenanceWindowSchema>;
+
+export interface MaintenanceWindow {
+  id: string;
+  name: string;
+  reason: string | null;
+  match: MaintenanceMatch;
+  startsAt: string | null;
+  endsAt: string | null;
+  cron: string | null;
+  durationMinutes: number | null;
+  timeZone: string;
+  enabled: boolean;
+  /** `agent`: declared by the agent itself (POST /agents/:id/maintenance). */
+  source: 'user' | 'agent';
+  /** Whether it holds notifications back right now. */
+  active: boolean;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const AgentMaintenanceSchema = z.union([
+  z.strictObject({
+    minutes: z.number().min(1).max(1440),
+    reason: z.string().max(500).optional(),
+  }),
+  /** The agent is done: the window ends on its next healthy heartbeat. */
+  z.strictObject({ done: z.literal(true) }),
+]);
+export type AgentMaintenance = z.infer<typeof AgentMaintenanceSchema>;

@@ -19,6 +19,7 @@ import { InternalEvent, type InternalEventPayloads } from '../../common/events.j
 import { RealtimePublisher } from '../../common/realtime-publisher.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { MaintenanceService } from '../maintenance/maintenance.service.js';
 import { DeliveryService, type OutboxEntry } from '../notifications/delivery.service.js';
 import { sqlRows } from '../notifications/sql.js';
 import {
@@ -120,6 +121,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly db: DataSource,
     private readonly rulesService: RulesService,
     private readonly delivery: DeliveryService,
+    private readonly maintenance: MaintenanceService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly realtime?: RealtimePublisher,
     @Optional() private readonly agentsService?: AgentsService,
@@ -361,6 +363,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
             await this.resolve(inst, null);
           });
       }
+      this.checkMaintenance(now);
       await this.escalate();
     } catch (e) {
       if (!this.stopping) this.logger.warn(`alert tick failed: ${String(e)}`);
@@ -459,12 +462,13 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const firing = r.for_sec <= 0;
     const at = new Date(now);
     const summary = this.summary(r, a, res);
+    const suppressed = firing && this.isSuppressed(r.id, a.id, now);
     const result = await this.db.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `INSERT INTO alert_instances (rule_id, agent_id, agent_name, label_key, labels, severity, state, value, threshold,
-            summary, group_key, started_at, fired_at, next_escalation_at)
-         VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            summary, group_key, started_at, fired_at, next_escalation_at, suppressed)
+         VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (rule_id, COALESCE(agent_id, '${NIL_UUID}'::uuid), label_key) WHERE state <> 'resolved' DO NOTHING
          RETURNING *`,
         [
@@ -481,13 +485,16 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
           at,
           firing ? at : null,
           firing ? this.nextEscalation(r, 0, at) : null,
+          suppressed,
         ],
       );
       if (!row) return null;
       await this.history(m, row.id, 'pending', null, null, res.value, at);
       if (!firing) return { row, outbox: [] as string[] };
       await this.history(m, row.id, 'firing', null, null, res.value, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing') };
+      if (suppressed)
+        await this.history(m, row.id, 'suppressed', null, 'maintenance window', null, at);
+      return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
     });
     if (!result) {
       await this.reloadKey(r.id, a.id);
@@ -509,17 +516,20 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     if (!inst || inst.state !== 'pending') return;
     const at = new Date(now);
     const summary = this.summary(r, a, res);
+    const suppressed = this.isSuppressed(r.id, a.id, now);
     const result = await this.db.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `UPDATE alert_instances SET state = 'firing', fired_at = $3, value = $4, summary = $5,
-            next_escalation_at = $6, version = version + 1
+            next_escalation_at = $6, suppressed = $7, version = version + 1
           WHERE id = $1 AND state = 'pending' AND version = $2 RETURNING *`,
-        [inst.id, inst.version, at, res.value, summary, this.nextEscalation(r, 0, at)],
+        [inst.id, inst.version, at, res.value, summary, this.nextEscalation(r, 0, at), suppressed],
       );
       if (!row) return null;
       await this.history(m, row.id, 'firing', null, null, res.value, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing') };
+      if (suppressed)
+        await this.history(m, row.id, 'suppressed', null, 'maintenance window', null, at);
+      return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
     });
     if (!result) {
       await this.reloadKey(r.id, a.id);
@@ -564,7 +574,16 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       return {
         row,
         wasFiring,
-        outbox: wasFiring && rule ? await this.notify(m, rule, row, 'resolved') : [],
+        outbox:
+          wasFiring && rule
+            ? await this.notify(
+                m,
+                rule,
+                row,
+                'resolved',
+                row.suppressed || this.isSuppressed(row.rule_id, row.agent_id, Date.now()),
+              )
+            : [],
       };
     });
     if (!result) {
@@ -654,11 +673,13 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     rule: RuleRow,
     row: InstanceRow,
     event: 'firing' | 'resolved',
+    suppressed = false,
   ): Promise<string[]> {
     const entries: OutboxEntry[] = rule.channel_ids.map((channelId) => ({
       channelId,
       alertId: row.id,
       event,
+      suppressed,
       payload: this.payload(rule, [row], event, `${row.id}:${event}:${channelId}`),
     }));
     return this.delivery.enqueue(m, entries);
@@ -703,6 +724,59 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
+  // ---------------------------------------------------------------- maintenance
+
+  private isSuppressed(ruleId: string, agentId: string | null, now: number): boolean {
+    const tags = (agentId && this.agents.get(agentId)?.tags) || {};
+    return this.maintenance.isSuppressed({ ruleId, agentId, tags }, now);
+  }
+
+  /** Firing alerts entering a window pause; leaving it, their held-back notification goes out. */
+  private checkMaintenance(now: number): void {
+    for (const inst of this.open.values()) {
+      if (inst.state !== 'firing') continue;
+      const want = this.isSuppressed(inst.rule_id, inst.agent_id, now);
+      if (want === inst.suppressed) continue;
+      this.enqueue(key(inst.rule_id, inst.agent_id), () => this.setSuppressed(inst, want));
+    }
+  }
+
+  private async setSuppressed(inst: InstanceRow, suppressed: boolean): Promise<void> {
+    const result = await this.db.transaction(async (m) => {
+      const [row] = await sqlRows<InstanceRow>(
+        m,
+        `UPDATE alert_instances SET suppressed = $3, version = version + 1
+          WHERE id = $1 AND version = $2 AND state = 'firing' RETURNING *`,
+        [inst.id, inst.version, suppressed],
+      );
+      if (!row) return null;
+      await this.history(
+        m,
+        row.id,
+        suppressed ? 'suppressed' : 'unsuppressed',
+        null,
+        'maintenance window',
+        null,
+        new Date(),
+      );
+      const released = suppressed
+        ? []
+        : await sqlRows<{ id: string }>(
+            m,
+            `UPDATE notification_outbox SET status = 'pending', next_attempt_at = now()
+              WHERE alert_id = $1 AND event = 'firing' AND status = 'suppressed' RETURNING id`,
+            [row.id],
+          );
+      return { row, released: released.map((r) => r.id) };
+    });
+    if (!result) {
+      await this.reloadKey(inst.rule_id, inst.agent_id);
+      return;
+    }
+    this.open.set(key(inst.rule_id, inst.agent_id), result.row);
+    if (result.released.length) this.delivery.kick(result.released);
+  }
+
   // ---------------------------------------------------------------- escalation
 
   /** Unacknowledged firing alerts (or whose ack expired) move to their next escalation step. */
@@ -711,7 +785,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       const due = await sqlRows<InstanceRow>(
         m,
         `SELECT * FROM alert_instances
-          WHERE state = 'firing' AND next_escalation_at <= now()
+          WHERE state = 'firing' AND next_escalation_at <= now() AND NOT suppressed
             AND (acked_at IS NULL OR (ack_expires_at IS NOT NULL AND ack_expires_at <= now()))
           ORDER BY next_escalation_at LIMIT 50 FOR UPDATE SKIP LOCKED`,
       );

@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import type { AlertInstance, MaintenanceWindow, Page } from '@agent-monitor/contracts';
+import { client, type Client } from './support/http.js';
+import { FAST_ALERTING_ENV, ingest, receiver, sleep, waitFor } from './support/alerting.js';
+import { insertKey } from './support/root-key.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+/** Maintenance windows: CRUD, suppression while alerts still evaluate, notify after the window, agent self-maintenance. */
+describe('maintenance windows', () => {
+  let t: TestApp;
+  let http: Client;
+  let admin: Record<string, string>;
+  let reader: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: FAST_ALERTING_ENV });
+    http = client(t.baseUrl);
+    admin = (await insertKey(t, ['admin'], 'A')).headers;
+    reader = (await insertKey(t, ['read'], 'B')).headers;
+  });
+  afterAll(async () => {
+    await t.close();
+    await t.dropDatabase();
+  });
+
+  it('creates one-off and recurring windows, validates fields, refuses readers', async () => {
+    const now = Date.now();
+    const one = await http.post<MaintenanceWindow>(
+      '/api/v2/maintenance-windows',
+      {
+        name: 'deploy',
+        match: { agentIds: [randomUUID()] },
+        startsAt: new Date(now - 1000).toISOString(),
+        endsAt: new Date(now + 60_000).toISOString(),
+      },
+      { headers: admin },
+    );
+    expect(one.status).toBe(201);
+    expect(one.body).toMatchObject({ active: true, source: 'user', timeZone: 'UTC' });
+    const rec = await http.post<MaintenanceWindow>(
+      '/api/v2/maintenance-windows',
+      {
+        name: 'nightly',
+        match: { tags: { env: 'prod' } },
+        cron: '0 3 * * *',
+        durationMinutes: 30,
+        timeZone: 'Europe/Berlin',
+      },
+      { headers: admin },
+    );
+    expect(rec.status).toBe(201);
+    const cases: Array<[unknown, string]> = [
+      [
+        {
+          name: 'x',
+          match: {},
+          startsAt: new Date().toISOString(),
+          endsAt: new Date(now + 1000).toISOString(),
+        },
+        'match',
+      ],
+      [{ name: 'x', match: { agentIds: [randomUUID()] }, cron: '0 3 * * *' }, 'durationMinutes'],
+      [
+        {
+          name: 'x',
+          match: { agentIds: [randomUUID()] },
+          cron: '0 3 * * *',
+          durationMinutes: 5,
+          timeZone: 'Mars/Olympus',
+        },
+        'timeZone',
+      ],
+      [
+        {
+          name: 'x',
+          match: { agentIds: [randomUUID()] },
+          startsAt: new Date(now).toISOString(),
+          endsAt: new Date(now - 1000).toISOString(),
+        },
+        'endsAt',
+      ],
+      [
+        { name: 'x', match: { agentIds: [randomUUID()] }, cron: '99 * * * *', durationMinutes: 5 },
+        'cron',
+      ],
+    ];
+    for (const [body, field] of cases) {
+      const r = await http.post<{ message: string }>('/api/v2/maintenance-windows', body, {
+        headers: admin,
+      });
+      expect([field, r.status]).toEqual([field, 400]);
+      expect(r.body.message).toContain(field);
+    }
+    expect(
+      (
+        await http.post(
+          '/api/v2/maintenance-windows',
+          { name: 'x', match: { agentIds: [randomUUID()] }, cron: '0 3 * * *', durationMinutes: 5 },
+          { headers: reader },
+        )
+      ).status,
+    ).toBe(403);
+    const list = await http.get<Page<MaintenanceWindow>>('/api/v2/maintenance-windows', {
+      headers: reader,
+    });
+    expect(list.body.total).toBe(2);
+    const upd = await http.patch<MaintenanceWindow>(
+      `/api/v2/maintenance-windows/${one.body.id}`,
+      { enabled: false },
+      { headers: admin },
+    );
+    expect(upd.body).toMatchObject({ enabled: false, active: false });
+    expect(
+      (await http.delete(`/api/v2/maintenance-windows/${rec.body.id}`, { headers: admin })).status,
+    ).toBe(204);
+  });
+
+  it('records alerts as suppressed during a window and notifies when it ends with the alert still firing', async () => {
+    const rx = await receiver();
+    try {
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'm', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const agentId = randomUUID();
+      const endsAt = Date.now() + 1500;
+      await http.post(
+        '/api/v2/maintenance-windows',
+        {
+          name: 'short',
+          match: { agentIds: [agentId] },
+          startsAt: new Date(Date.now() - 1000).toISOString(),
+          endsAt: new Date(endsAt).toISOString(),
+        },
+        { headers: admin },
+      );
+      const rule = await http.post<{ id: string }>(
+        '/api/v2/alerts/rules',
+        {
+          name: 'maint',
+          channelIds: [ch.body.id],
+          scope: { agentIds: [agentId] },
+          condition: { kind: 'threshold', metric: 'cpu', op: '>', value: 90 },
+        },
+        { headers: admin },
+      );
+      ingest(t, [{ agentId, values: { cpu: 99 } }]);
+      const a = await waitFor(
+        async () =>
+          (
+            await http.get<Page<AlertInstance>>(`/api/v2/alerts?ruleId=${rule.body.id}`, {
+              headers: admin,
+            })
+          ).body.items[0],
+        'alert',
+      );
+      expect(a).toMatchObject({ state: 'firing', suppressed: true });
+      await sleep(300);
+      expect(rx.received).toHaveLength(0);
+      await waitFor(async () => rx.received.length === 1, 'notification after the window', 4000);
+      expect(rx.received[0].at).toBeGreaterThanOrEqual(endsAt);
+      expect((rx.received[0].body as { event: string }).event).toBe('firing');
+      const after = await http.get<AlertInstance>(`/api/v2/alerts/${a.id}`, { headers: admin });
+      expect(after.body.suppressed).toBe(false);
+      await sleep(300);
+      expect(rx.received).toHaveLength(1);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('an alert that resolves inside the window never notifies', async () => {
+    const rx = await receiver();
+    try {
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'm2', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const agentId = randomUUID();
+      await http.post(
+        '/api/v2/maintenance-windows',
+        { name: 'rec', match: { agentIds: [agentId] }, cron: '* * * * *', durationMinutes: 2 },
+        { headers: admin },
+      );
+      await http.post(
+        '/api/v2/alerts/rules',
+        {
+          name: 'm2',
+          channelIds: [ch.body.id],
+          scope: { agentIds: [agentId] },
+          condition: { kind: 'threshold', metric: 'cpu', op: '>', value: 90 },
+        },
+        { headers: admin },
+      );
+      ingest(t, [{ agentId, values: { cpu: 99 } }]);
+      await sleep(200);
+      ingest(t, [{ agentId, values: { cpu: 1 } }]);
+      await sleep(400);
+      expect(rx.received).toHaveLength(0);
+      const rows = await t.sql<{ status: string; event: string }>(
+        `SELECT status, event FROM notification_outbox WHERE channel_id = $1 ORDER BY created_at`,
+        [ch.body.id],
+      );
+      expect(rows).toEqual([
+        { status: 'suppressed', event: 'firing' },
+        { status: 'suppressed', event: 'resolved' },
+      ]);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('an agent declares maintenance with its own key and ends it on the first heartbeat after done', async () => {
+    const reg = await http.post<{ id: string; agentKey: string }>(
+      '/api/v2/agents/register',
+      { name: `self-${Date.now()}`, type: 'web_server', host: 'h' },
+      { headers: admin },
+    );
+    expect(reg.status).toBe(201);
+    const other = await http.post<{ id: string }>(
+      '/api/v2/agents/register',
+      { name: `other-${Date.now()}`, type: 'web_server', host: 'h' },
+      { headers: admin },
+    );
+    const agent = { authorization: `Bearer ${reg.body.agentKey}` };
+    expect(
+      (
+        await http.post(
+          `/api/v2/agents/${other.body.id}/maintenance`,
+          { minutes: 5 },
+          { headers: agent },
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await http.post(
+          `/api/v2/agents/${reg.body.id}/maintenance`,
+          { minutes: 0 },
+          { headers: agent },
+        )
+      ).status,
+    ).toBe(400);
+    const w = await http.post<MaintenanceWindow>(
+      `/api/v2/agents/${reg.body.id}/maintenance`,
+      { minutes: 5, reason: 'upgrade' },
+      { headers: agent },
+    );
+    expect(w.status).toBe(200);
+    expect(w.body).toMatchObject({
+      source: 'agent',
+      active: true,
+      match: { agentIds: [reg.body.id] },
+    });
+    // Heartbeats before "done" keep the window.
+    expect(
+      (await http.post(`/api/v2/agents/${reg.body.id}/heartbeat`, {}, { headers: agent })).status,
+    ).toBeLessThan(300);
+    expect(
+      (
+        await http.get<MaintenanceWindow>(`/api/v2/maintenance-windows/${w.body.id}`, {
+          headers: admin,
+        })
+      ).body.active,
+    ).toBe(true);
+    expect(
+      (
+        await http.post(
+          `/api/v2/agents/${reg.body.id}/maintenance`,
+          { done: true },
+          { headers: agent },
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await http.get<MaintenanceWindow>(`/api/v2/maintenance-windows/${w.body.id}`, {
+          headers: admin,
+        })
+      ).body.active,
+    ).toBe(true);
+    await http.post(`/api/v2/agents/${reg.body.id}/heartbeat`, {}, { headers: agent });
+    await waitFor(
+      async () =>
+        !(
+          await http.get<MaintenanceWindow>(`/api/v2/maintenance-windows/${w.body.id}`, {
+            headers: admin,
+          })
+        ).body.active,
+      'window ended',
+    );
+  });
+});
