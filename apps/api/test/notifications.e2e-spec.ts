@@ -312,6 +312,46 @@ describe('notification channels and delivery', () => {
     }
   });
 
+  it('groups alerts of one rule: the first goes out at once, followers in the window are batched into one', async () => {
+    const rx = await receiver();
+    try {
+      const ch = await webhook(rx.url);
+      const agents = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const rule = await http.post<AlertRule>(
+        '/api/v2/alerts/rules',
+        {
+          name: 'grouped',
+          channelIds: [ch.id],
+          groupWindowSec: 1,
+          scope: { agentIds: agents },
+          condition: { kind: 'threshold', metric: 'cpu', op: '>', value: 90 },
+        },
+        { headers: admin },
+      );
+      expect(rule.status).toBe(201);
+      const t0 = Date.now();
+      ingest(t, [{ agentId: agents[0], values: { cpu: 99 } }]);
+      await waitFor(async () => rx.received.length === 1, 'leader');
+      expect(rx.received[0].at - t0).toBeLessThan(300);
+      await sleep(100);
+      ingest(t, [{ agentId: agents[1], values: { cpu: 99 } }]);
+      await sleep(100);
+      ingest(t, [{ agentId: agents[2], values: { cpu: 99 } }]);
+      await waitFor(async () => rx.received.length === 2, 'batch', 3000);
+      const batch = rx.received[1].body as { alerts: Array<{ agentId: string }> };
+      expect(batch.alerts.map((a) => a.agentId).sort()).toEqual([agents[1], agents[2]].sort());
+      expect(rx.received[1].at - rx.received[0].at).toBeGreaterThanOrEqual(800);
+      await sleep(300);
+      const t1 = Date.now();
+      ingest(t, [{ agentId: agents[3], values: { cpu: 99 } }]);
+      await waitFor(async () => rx.received.length === 3, 'next leader');
+      expect(rx.received[2].at - t1).toBeLessThan(300);
+      expect((rx.received[2].body as { alerts: unknown[] }).alerts).toHaveLength(1);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('sends email through SMTP with HTML in agent names escaped', async () => {
     const mails: string[] = [];
     const smtp = new SMTPServer({

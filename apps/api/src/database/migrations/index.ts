@@ -2,6 +2,7 @@ import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.
 import { CreateAgentGroups1795520000000 } from './1795520000000-CreateAgentGroups.js';
 import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
 import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
+import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
 import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivityTables.js';
 import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
 import { CreateSystemHealthTable1795480000000 } from './1795480000000-CreateSystemHealthTable.js';
@@ -16,5 +17,6 @@ export const MIGRATIONS = [
   CreateActivityTables1795500000000,
   CreateAlertingTables1795900000000,
   CreateMaintenanceWindows1795900000001,
+  AddOutboxGroupKey1795900000002,
   CreateAgentGroups1795520000000,
 ];

@@ -680,6 +680,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       alertId: row.id,
       event,
       suppressed,
+      group: { key: row.group_key, windowSec: rule.group_window_sec },
       payload: this.payload(rule, [row], event, `${row.id}:${event}:${channelId}`),
     }));
     return this.delivery.enqueue(m, entries);

@@ -42,6 +42,12 @@ export interface OutboxEntry {
   notBefore?: Date;
   /** Recorded but not sent (maintenance). */
   suppressed?: boolean;
+  /**
+   * Alert group (e.g. one rule across agents): the first firing notification of a group goes
+   * out at once; followers within `windowSec` of it are batched into one notification sent
+   * when the window closes.
+   */
+  group?: { key: string; windowSec: number };
 }
 
 /** Exponential backoff with jitter; a receiver's Retry-After wins when it gives one. */
@@ -108,24 +114,88 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   async enqueue(m: EntityManager, entries: OutboxEntry[]): Promise<string[]> {
     const ids: string[] = [];
     for (const e of entries) {
-      const rows = await sqlRows<{ id: string }>(
+      if (e.group && e.group.windowSec > 0 && e.event === 'firing' && !e.suppressed) {
+        const id = await this.enqueueGrouped(m, e, e.group);
+        if (id) ids.push(id);
+        continue;
+      }
+      const id = await this.insert(
         m,
-        `INSERT INTO notification_outbox (dedup_key, channel_id, alert_id, event, payload, status, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()))
-         ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
-        [
-          `${e.payload.dedupKey}`,
-          e.channelId,
-          e.alertId,
-          e.event,
-          JSON.stringify(e.payload),
-          e.suppressed ? 'suppressed' : 'pending',
-          e.notBefore ?? null,
-        ],
+        e,
+        e.event,
+        e.suppressed ? 'suppressed' : 'pending',
+        e.notBefore ?? null,
       );
-      if (rows[0] && !e.suppressed) ids.push(rows[0].id);
+      if (id && !e.suppressed) ids.push(id);
     }
     return ids;
+  }
+
+  private async insert(
+    m: EntityManager,
+    e: OutboxEntry,
+    event: string,
+    status: DeliveryStatus,
+    notBefore: Date | null,
+  ): Promise<string | null> {
+    const rows = await sqlRows<{ id: string }>(
+      m,
+      `INSERT INTO notification_outbox (dedup_key, channel_id, alert_id, event, payload, status, next_attempt_at, group_key)
+       VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), $8)
+       ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
+      [
+        e.payload.dedupKey,
+        e.channelId,
+        e.alertId,
+        event,
+        JSON.stringify(e.payload),
+        status,
+        notBefore,
+        e.group?.key ?? null,
+      ],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  /**
+   * Leader or follower: returns the id to send now (leader), or null when the alert joined a
+   * batch that is timed for the end of the group window. Serialised per (channel, group) with
+   * a transaction-scoped advisory lock so concurrent transitions agree on who leads.
+   */
+  private async enqueueGrouped(
+    m: EntityManager,
+    e: OutboxEntry,
+    g: { key: string; windowSec: number },
+  ): Promise<string | null> {
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`outbox:${e.channelId}:${g.key}`]);
+    const [leader] = await sqlRows<{ created_at: Date; window_end: Date; open: boolean }>(
+      m,
+      `SELECT created_at, created_at + make_interval(secs => $3::float8) AS window_end,
+              created_at + make_interval(secs => $3::float8) > clock_timestamp() AS open
+         FROM notification_outbox
+        WHERE channel_id = $1 AND group_key = $2 AND event = 'firing'
+        ORDER BY created_at DESC LIMIT 1`,
+      [e.channelId, g.key, g.windowSec],
+    );
+    if (!leader?.open) return this.insert(m, e, 'firing', 'pending', null);
+    const [batch] = await sqlRows<{ id: string }>(
+      m,
+      `SELECT id FROM notification_outbox
+        WHERE channel_id = $1 AND group_key = $2 AND event = 'firing_group' AND status = 'pending'
+          AND attempts = 0 AND created_at >= $3
+        ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
+      [e.channelId, g.key, leader.created_at],
+    );
+    if (batch) {
+      await m.query(
+        `UPDATE notification_outbox SET payload = jsonb_set(payload, '{alerts}', (payload->'alerts') || $2::jsonb) WHERE id = $1`,
+        [batch.id, JSON.stringify(e.payload.alerts)],
+      );
+      return null;
+    }
+    const id = await this.insert(m, e, 'firing_group', 'pending', leader.window_end);
+    if (id) this.later(id, Math.max(0, leader.window_end.getTime() - Date.now()) + 5);
+    return null;
   }
 
   /** Starts first attempts right after the enqueuing transaction committed. */
