@@ -8,6 +8,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { ActivityModule } from './modules/activity/activity.module.js';
 import { GroupsModule } from './modules/groups/groups.module.js';
 import { ReportsModule } from './modules/reports/reports.module.js';
+import { RolloutsModule } from './modules/rollouts/rollouts.module.js';
 import { AgentsModule } from './modules/agents/agents.module.js';
 import { AlertsModule } from './modules/alerts/alerts.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         ActivityModule,
         GroupsModule,
         ReportsModule,
+        RolloutsModule,
         SystemModule,
         RateLimitModule,
       ],

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PageQuerySchema } from './common.js';
 import type { AgentStatus } from './enums.js';
+import { AgentConfigSchema } from './agents.js';
 
 /**
  * Agent groups. Membership is the union of explicit agents and, when a tag selector is set,
@@ -65,3 +66,101 @@ export type ListAgentGroupsQuery = z.infer<typeof ListAgentGroupsQuerySchema>;
 
 export const GroupAgentsQuerySchema = PageQuerySchema;
 export type GroupAgentsQuery = z.infer<typeof GroupAgentsQuerySchema>;
+
+// ---------------------------------------------------------------- group configuration rollouts
+
+export const ROLLOUT_STRATEGIES = ['all', 'staged'] as const;
+export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
+export const ROLLOUT_STATES = ['running', 'paused', 'completed', 'aborted', 'rolled_back'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+
+export const ROLLOUT_AGENT_STATES = ['pending', 'pushed', 'acked', 'rolled_back'] as const;
+export type RolloutAgentState = (typeof ROLLOUT_AGENT_STATES)[number];
+
+/**
+ * `PUT /agent-groups/:id/config`: a new version of the group's configuration, rolled out to
+ * the current members. Each member's config becomes its own config with the group's keys laid
+ * over it (keys dropped from the group config since the previous version are removed).
+ */
+export const PutGroupConfigRequestSchema = z
+  .strictObject({
+    config: AgentConfigSchema,
+    strategy: z.enum(ROLLOUT_STRATEGIES).default('all'),
+    /** Staged: the first batch (canary) is this share of the members, at least one agent. */
+    canaryPercent: z.number().int().min(1).max(100).optional(),
+    /** Staged: agents per batch after the canary. */
+    batchSize: z.number().int().min(1).max(10_000).default(10),
+    /** Seconds a batch must stay healthy after its last ack before the next one starts. */
+    pauseSec: z.number().min(0).max(86_400).default(30),
+    /** A batch whose agents have not all acked within this many seconds is rolled back. */
+    ackTimeoutSec: z.number().min(1).max(86_400).default(300),
+  })
+  .refine((v) => v.strategy === 'staged' || v.canaryPercent === undefined, {
+    message: 'canaryPercent: only for the staged strategy',
+    path: ['canaryPercent'],
+  });
+export type PutGroupConfigRequest = z.input<typeof PutGroupConfigRequestSchema>;
+export type PutGroupConfigInput = z.output<typeof PutGroupConfigRequestSchema>;
+
+export interface ConfigDiff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+export interface GroupConfig {
+  groupId: string;
+  version: number;
+  config: Record<string, unknown>;
+  /** Against the previous version of the group config (everything `added` for the first). */
+  diff: ConfigDiff;
+  createdAt: string;
+  createdBy: string | null;
+}
+
+export interface RolloutAgent {
+  agentId: string;
+  name: string | null;
+  batch: number;
+  state: RolloutAgentState;
+  /** The agent config version that carries this rollout. */
+  pushedVersion: number | null;
+  pushedAt: string | null;
+  ackedAt: string | null;
+}
+
+export interface Rollout {
+  id: string;
+  groupId: string;
+  groupName: string | null;
+  version: number;
+  strategy: RolloutStrategy;
+  canaryPercent: number | null;
+  batchSize: number;
+  pauseSec: number;
+  ackTimeoutSec: number;
+  state: RolloutState;
+  /** 0-based index of the batch being rolled out (equals batchCount when done). */
+  currentBatch: number;
+  batchCount: number;
+  /** Why it stopped (rollback, abort). */
+  reason: string | null;
+  counts: Record<RolloutAgentState, number>;
+  agents: RolloutAgent[];
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface PutGroupConfigResponse {
+  config: GroupConfig;
+  rollout: Rollout;
+}
+
+export const ListRolloutsQuerySchema = PageQuerySchema.extend({
+  groupId: z.uuid().optional(),
+  state: z.enum(ROLLOUT_STATES).optional(),
+});
+export type ListRolloutsQuery = z.infer<typeof ListRolloutsQuerySchema>;

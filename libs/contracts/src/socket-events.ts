@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AgentStatus, AlertSeverity, Role } from './enums.js';
 import type { Task } from './activity.js';
+import type { Rollout } from './fleet.js';
 
 /** The socket.io namespace the dashboard connects to; JWT in `handshake.auth.token`. */
 export const DASHBOARD_NAMESPACE = '/dashboard';
@@ -58,6 +59,12 @@ export interface ActivityUpdatedEvent extends Sequenced {
   newCommits: number;
 }
 
+/** A configuration rollout moved (batch started, acked, paused, finished, rolled back). */
+export interface RolloutUpdatedEvent extends Sequenced {
+  rollout: Omit<Rollout, 'agents'>;
+  at: string;
+}
+
 export interface SystemHealthUpdateEvent extends Sequenced {
   at: string;
   [metric: string]: unknown;
@@ -83,6 +90,7 @@ export interface ServerToClientEvents {
   alert_resolved: (e: AlertEvent) => void;
   system_health_update: (e: SystemHealthUpdateEvent) => void;
   activity_updated: (e: ActivityUpdatedEvent) => void;
+  rollout_updated: (e: RolloutUpdatedEvent) => void;
   resync: (e: ResyncEvent) => void;
   session_changed: (e: SessionChangedEvent) => void;
 }

@@ -32,7 +32,10 @@ export class ApiError extends Error {
         message?: unknown;
       };
       const key = typeof field === 'string' ? field : Array.isArray(path) ? path.join('.') : '';
-      if (key && typeof message === 'string' && !(key in out)) out[key] = message;
+      if (key && typeof message === 'string' && !(key in out)) {
+        // The API prefixes messages with the field ("email: must be …"); the form names it already.
+        out[key] = message.startsWith(`${key}: `) ? message.slice(key.length + 2) : message;
+      }
     }
     return out;
   }

@@ -21,6 +21,8 @@ let everConnected = false;
 let refreshingForSocket = false;
 const stateListeners = new Set<() => void>();
 const handlers = new Map<EventName, Set<AnyHandler>>();
+/** Agent rooms joined by mounted components, with how many want each (re-joined on reconnect). */
+const agentRooms = new Map<string, number>();
 
 function setState(s: ConnectionState): void {
   if (state === s) return;
@@ -28,12 +30,11 @@ function setState(s: ConnectionState): void {
   for (const l of [...stateListeners]) l();
 }
 
+/** The handshake was refused for the token (expired, revoked), not for the origin. */
 function isTokenProblem(err: Error & { data?: unknown }): boolean {
-  const data = err.data as { code?: unknown; message?: unknown } | undefined;
-  const text = `${err.message} ${typeof data?.message === 'string' ? data.message : ''} ${
-    typeof data?.code === 'string' ? data.code : ''
-  }`;
-  return /expired|invalid token|jwt|unauthori[sz]ed|token/i.test(text);
+  const code = (err.data as { code?: unknown } | undefined)?.code;
+  if (code === 'FORBIDDEN') return false;
+  return code === 'UNAUTHENTICATED' || /expired|token|jwt|unauthori[sz]ed/i.test(err.message);
 }
 
 function dispatch(event: EventName, payload: unknown): void {
@@ -59,6 +60,8 @@ export function connectSocket(): void {
 
   s.on('connect', () => {
     setState('connected');
+    // Rooms do not survive a reconnect: join again first, so `resume` replays their events too.
+    for (const agentId of agentRooms.keys()) s.emit('join_agent', { agentId });
     if (everConnected) {
       // Ask for what we missed; the server replays it or answers `resync`.
       s.emit('resume', { lastSeq });
@@ -144,6 +147,28 @@ export function useConnectionState(): ConnectionState {
     () => state,
     () => 'idle',
   );
+}
+
+/**
+ * Receive the per-agent events (`new_metrics_data`, …) of `agentId` while mounted. Several
+ * components may ask for the same agent; the room is left when the last one unmounts.
+ */
+export function useAgentRoom(agentId: string | null | undefined): void {
+  useEffect(() => {
+    if (!agentId) return;
+    const n = agentRooms.get(agentId) ?? 0;
+    agentRooms.set(agentId, n + 1);
+    if (n === 0 && socket?.connected) socket.emit('join_agent', { agentId });
+    return () => {
+      const left = (agentRooms.get(agentId) ?? 1) - 1;
+      if (left > 0) {
+        agentRooms.set(agentId, left);
+        return;
+      }
+      agentRooms.delete(agentId);
+      if (socket?.connected) socket.emit('leave_agent', { agentId });
+    };
+  }, [agentId]);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.js';
+import { CreateRolloutTables1795530000000 } from './1795530000000-CreateRolloutTables.js';
 import { CreateAgentGroups1795520000000 } from './1795520000000-CreateAgentGroups.js';
 import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
 import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateMaintenanceWindows1795900000001,
   AddOutboxGroupKey1795900000002,
   CreateAgentGroups1795520000000,
+  CreateRolloutTables1795530000000,
 ];

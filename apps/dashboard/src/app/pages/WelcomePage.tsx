@@ -90,7 +90,8 @@ function Fact({ label, value }: { label: string; value: React.ReactNode }) {
 /** Home until the fleet overview lands: who you are, how to connect agents, where the docs are. */
 export default function WelcomePage() {
   const { user, can } = useAuth();
-  const health = useQuery(healthQueries.ready());
+  const health = useQuery(healthQueries.live());
+  const ready = useQuery(healthQueries.ready());
   const live = useConnectionState();
   if (!user) return null;
   const origin = window.location.origin;
@@ -194,9 +195,9 @@ export default function WelcomePage() {
                 <Fact
                   label="Status"
                   value={
-                    health.isPending ? (
+                    ready.isPending ? (
                       '…'
-                    ) : health.data?.status === 'ok' ? (
+                    ) : ready.data?.status === 'ok' ? (
                       <Chip size="small" color="success" variant="outlined" label="Healthy" />
                     ) : (
                       <Chip size="small" color="error" variant="outlined" label="Degraded" />

@@ -172,14 +172,19 @@ export default function AuditLogPage() {
         }
       />
       <Paper variant="outlined" sx={{ overflow: 'hidden' }}>
-        <Stack
-          direction={{ xs: 'column', md: 'row' }}
-          spacing={1.5}
-          sx={{ p: 2, alignItems: { md: 'center' }, flexWrap: 'wrap', rowGap: 1.5 }}
+        <Box
+          sx={{
+            p: 2,
+            display: 'flex',
+            flexDirection: { xs: 'column', md: 'row' },
+            alignItems: { md: 'center' },
+            flexWrap: 'wrap',
+            gap: 1.5,
+          }}
         >
           <TextField
             size="small"
-            label="Action"
+            label="Action contains"
             placeholder="user.create"
             value={filters.action}
             onChange={(e) => set('action', e.target.value)}
@@ -200,6 +205,7 @@ export default function AuditLogPage() {
             value={filters.outcome}
             onChange={(e) => set('outcome', e.target.value as AuditOutcome | '')}
             sx={{ minWidth: 140 }}
+            slotProps={{ inputLabel: { shrink: true }, select: { displayEmpty: true } }}
           >
             <MenuItem value="">Any</MenuItem>
             <MenuItem value="success">Success</MenuItem>
@@ -232,7 +238,7 @@ export default function AuditLogPage() {
               Clear
             </Button>
           )}
-        </Stack>
+        </Box>
         <Box sx={{ height: 2 }}>{list.isFetching && !list.isPending && <LinearProgress />}</Box>
         {list.isError && (
           <Box sx={{ p: 2 }}>

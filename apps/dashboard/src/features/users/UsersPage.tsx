@@ -137,6 +137,7 @@ export default function UsersPage() {
               setPage(0);
             }}
             sx={{ minWidth: 160 }}
+            slotProps={{ inputLabel: { shrink: true }, select: { displayEmpty: true } }}
           >
             <MenuItem value="">All roles</MenuItem>
             {ROLES.map((r) => (
