@@ -4,6 +4,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
+import { formatMetricName } from '@agent-monitor/contracts';
+import { parseCanonicalLabels } from './labels.js';
 import {
   PARENT_TABLE,
   partitionEnd,
@@ -23,8 +25,24 @@ export interface StoreSample {
   fields: Array<[string, number]>;
 }
 
+/** A stored wide row: its set, timestamp and values aligned to the set's fields. */
+export interface StoredRow {
+  set: SeriesSet;
+  tsUs: number;
+  vals: Array<number | null>;
+}
+
+interface MissingSet {
+  agentId: string;
+  measurement: string;
+  labels: string;
+  fields: Set<string>;
+}
+
 export interface SeriesSet {
   id: number;
+  /** Query name of each field (`cpu_usage`, `ai_metrics.tokens{model=gpt4}`). */
+  names: string[];
   agentId: string;
   measurement: string;
   labels: string;
@@ -78,67 +96,90 @@ export class MetricStore {
     return (this.db.driver as unknown as { master: pg.Pool }).master;
   }
 
-  /** Writes samples (already validated). Returns the number of field values stored. */
-  async write(samples: StoreSample[]): Promise<{ rows: number; values: number }> {
-    if (!samples.length) return { rows: 0, values: 0 };
-    // 1. Series sets and their field lists.
-    const wanted = new Map<
-      string,
-      { agentId: string; measurement: string; labels: string; fields: Set<string> }
-    >();
-    for (const s of samples) {
+  /**
+   * Writes samples (already validated) and returns the stored rows (one per series set and
+   * timestamp, duplicates merged) for the caller's post-commit work.
+   */
+  async write(samples: StoreSample[]): Promise<{ rows: StoredRow[]; values: number }> {
+    if (!samples.length) return { rows: [], values: 0 };
+    // 1. Series sets and their field lists (one key per sample; the DB only on a miss).
+    const setOf = new Array<SeriesSet | undefined>(samples.length);
+    let missing: Map<string, MissingSet> | null = null;
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
       const k = setKey(s.agentId, s.measurement, s.labels);
-      let w = wanted.get(k);
+      const set = this.sets.get(k);
+      let ok = !!set;
+      if (set) for (const [f] of s.fields) if (!set.index.has(f)) ok = false;
+      if (ok) {
+        setOf[i] = set;
+        continue;
+      }
+      missing ??= new Map();
+      let w = missing.get(k);
       if (!w) {
         w = { agentId: s.agentId, measurement: s.measurement, labels: s.labels, fields: new Set() };
-        wanted.set(k, w);
+        missing.set(k, w);
       }
       for (const [f] of s.fields) w.fields.add(f);
     }
-    const missing = [];
-    for (const [k, w] of wanted) {
-      const set = this.sets.get(k);
-      if (!set || [...w.fields].some((f) => !set.index.has(f))) {
-        missing.push({ ...w, fields: [...w.fields] });
+    if (missing) {
+      await this.upsertSets([...missing.values()].map((w) => ({ ...w, fields: [...w.fields] })));
+      for (let i = 0; i < samples.length; i++) {
+        if (setOf[i]) continue;
+        const s = samples[i];
+        setOf[i] = this.sets.get(setKey(s.agentId, s.measurement, s.labels))!;
       }
     }
-    if (missing.length) await this.upsertSets(missing);
 
     // 2. Wide rows, duplicates within the batch merged (later sample wins per field).
-    const rows = new Map<string, { id: number; tsUs: number; vals: Array<number | null> }>();
+    const byId = new Map<number, Map<number, StoredRow>>();
+    const rows: StoredRow[] = [];
     let values = 0;
     const days = new Set<number>();
     const minutes = new Set<number>();
-    for (const s of samples) {
-      const set = this.sets.get(setKey(s.agentId, s.measurement, s.labels))!;
-      const rk = `${set.id}:${s.tsUs}`;
-      let row = rows.get(rk);
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
+      const set = setOf[i]!;
+      let perTs = byId.get(set.id);
+      if (!perTs) byId.set(set.id, (perTs = new Map()));
+      let row = perTs.get(s.tsUs);
       if (!row) {
-        row = {
-          id: set.id,
-          tsUs: s.tsUs,
-          vals: new Array<number | null>(set.fields.length).fill(null),
-        };
-        rows.set(rk, row);
-        days.add(partitionStart('raw', s.tsUs / 1000));
-        minutes.add(Math.floor(s.tsUs / MINUTE_US));
+        row = { set, tsUs: s.tsUs, vals: new Array<number | null>(set.fields.length).fill(null) };
+        perTs.set(s.tsUs, row);
+        rows.push(row);
+        const minute = Math.floor(s.tsUs / MINUTE_US);
+        if (!minutes.has(minute)) {
+          minutes.add(minute);
+          days.add(partitionStart('raw', minute * 60_000));
+        }
       }
       for (const [f, v] of s.fields) {
-        const i = set.index.get(f)!;
-        if (row.vals[i] === null) values++;
-        row.vals[i] = v;
+        const idx = set.index.get(f)!;
+        if (row.vals[idx] === null) values++;
+        row.vals[idx] = v;
       }
     }
     await this.ensurePartitions('raw', [...days]);
 
     // 3. One transaction: COPY (or merge on duplicates) + dirty markers.
-    const lines: string[] = [];
-    for (const r of rows.values()) {
-      lines.push(
-        `${r.id}\t${tsText(r.tsUs)}\t{${r.vals.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}\n`,
-      );
+    let payload = '';
+    let lastSec = NaN;
+    let secText = '';
+    for (const r of rows) {
+      // Timestamps repeat across rows: format each second once.
+      const sec = Math.floor(r.tsUs / 1_000_000);
+      if (sec !== lastSec) {
+        lastSec = sec;
+        secText = new Date(sec * 1000).toISOString().slice(0, 19);
+      }
+      let vals = '';
+      for (let j = 0; j < r.vals.length; j++) {
+        const v = r.vals[j];
+        vals += (j ? ',' : '') + (v === null ? 'NULL' : String(v));
+      }
+      payload += `${r.set.id}\t${secText}.${String(r.tsUs - sec * 1_000_000).padStart(6, '0')}Z\t{${vals}}\n`;
     }
-    const payload = lines.join('');
     const dirty = [...minutes].map((m) => new Date(m * 60_000).toISOString());
     const client = await this.pool.connect();
     try {
@@ -170,7 +211,7 @@ export class MetricStore {
     } finally {
       client.release();
     }
-    return { rows: rows.size, values };
+    return { rows, values };
   }
 
   private async copy(client: pg.PoolClient, sql: string, payload: string): Promise<void> {
@@ -211,8 +252,12 @@ export class MetricStore {
   }
 
   private remember(r: SeriesRow): SeriesSet {
+    const labels = r.labels ? parseCanonicalLabels(r.labels) : [];
     const set: SeriesSet = {
       id: r.id,
+      names: r.fields.map((field) =>
+        formatMetricName({ measurement: r.measurement, field, labels }),
+      ),
       agentId: r.agent_id,
       measurement: r.measurement,
       labels: r.labels,

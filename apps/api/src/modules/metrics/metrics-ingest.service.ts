@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import {
-  DEFAULT_MEASUREMENT,
   formatLabels,
-  formatMetricName,
   parseMetricName,
   type IngestResult,
   type LineProtocolQuery,
@@ -15,7 +13,7 @@ import { badRequest, forbidden, notFound } from '../../common/errors.js';
 import { InternalEvent, type IngestedSample } from '../../common/events.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentsService } from '../agents/agents.service.js';
-import { LatestMetricsCache, parseCanonicalLabels } from './latest-metrics.cache.js';
+import { LatestMetricsCache } from './latest-metrics.cache.js';
 import { parseLineProtocol } from './line-protocol.parser.js';
 import { MetricStore, type StoreSample } from './metric-store.service.js';
 import { MetricsLiveService } from './metrics-live.service.js';
@@ -254,35 +252,39 @@ export class MetricsIngestService {
 
   /** Stores, then (committed) feeds the hot cache, live sockets and the event bus. */
   private async commit(samples: StoreSample[], accepted: number): Promise<IngestResult> {
-    const { values } = await this.store.write(samples);
+    const { rows, values } = await this.store.write(samples);
+    // One event sample per (agent, timestamp); one cache/live update per agent (its newest values).
     const byAgentTs = new Map<string, IngestedSample>();
-    const names = new Map<string, string>();
-    for (const s of samples) {
-      const k = `${s.agentId}:${s.tsUs}`;
-      let e = byAgentTs.get(k);
-      if (!e) {
-        e = { agentId: s.agentId, ts: Math.floor(s.tsUs / 1000), values: {} };
-        byAgentTs.set(k, e);
+    const newest = new Map<string, IngestedSample>();
+    const ingested: IngestedSample[] = [];
+    for (const r of rows) {
+      const agentId = r.set.agentId;
+      const ts = Math.floor(r.tsUs / 1000);
+      let e: IngestedSample | undefined;
+      if (rows.length > 1) {
+        const k = `${agentId}:${r.tsUs}`;
+        e = byAgentTs.get(k);
+        if (!e) byAgentTs.set(k, (e = { agentId, ts, values: {} }));
       }
-      for (const [f, v] of s.fields) {
-        const nk = `${s.measurement}\u0000${s.labels}\u0000${f}`;
-        let name = names.get(nk);
-        if (name === undefined) {
-          name =
-            s.measurement === DEFAULT_MEASUREMENT && !s.labels
-              ? f
-              : formatMetricName({
-                  measurement: s.measurement,
-                  field: f,
-                  labels: s.labels ? parseCanonicalLabels(s.labels) : [],
-                });
-          names.set(nk, name);
-        }
-        e.values[name] = v;
+      if (!e) e = { agentId, ts, values: {} };
+      if (!Object.keys(e.values).length) ingested.push(e);
+      const names = r.set.names;
+      for (let j = 0; j < r.vals.length; j++) {
+        const v = r.vals[j];
+        if (v !== null) e.values[names[j]] = v;
       }
     }
-    const ingested = [...byAgentTs.values()];
     for (const e of ingested) {
+      const n = newest.get(e.agentId);
+      if (!n) newest.set(e.agentId, { agentId: e.agentId, ts: e.ts, values: { ...e.values } });
+      else if (e.ts >= n.ts) {
+        Object.assign(n.values, e.values);
+        n.ts = e.ts;
+      } else {
+        for (const k in e.values) if (!(k in n.values)) n.values[k] = e.values[k];
+      }
+    }
+    for (const e of newest.values()) {
       this.latest.update(e.agentId, e.ts, e.values);
       this.live.push(e.agentId, e.ts, e.values);
     }

@@ -1,0 +1,224 @@
+/**
+ * Shared helpers of the metrics benchmarks: start the built API against a fresh database,
+ * credentials straight in SQL, process CPU/RSS from /proc, percentiles.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const ADMIN_URL =
+  process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function percentile(sorted: number[], q: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `am_bench_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const a = new pg.Client({ connectionString: ADMIN_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+export function buildApi(): void {
+  console.log('building the API (swc → apps/api/dist)…');
+  execFileSync(
+    'npx',
+    ['swc', 'src', '-d', 'dist', '--strip-leading-paths', '--config-file', '.swcrc', '-q'],
+    {
+      cwd: path.join(ROOT, 'apps/api'),
+      stdio: 'inherit',
+    },
+  );
+}
+
+export interface ApiServer {
+  baseUrl: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startApi(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<ApiServer> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'am-bench-'));
+  // BENCH_NODE_ARGS: extra node flags for the API, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'apps/api/dist/main.js')], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      SERVE_DASHBOARD: 'false',
+      RATE_LIMIT_ENABLED: 'false',
+      DATABASE_POOL_SIZE: '10',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`API exited with ${proc.exitCode}`);
+    try {
+      const r = await fetch(`${baseUrl}/api/v2/health`);
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error('API did not start within 60 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    baseUrl,
+    proc,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+/** Inserts an API key with the given scopes; returns the secret. */
+export async function insertKey(databaseUrl: string, scopes: string[]): Promise<string> {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const key = 'am_' + Array.from(randomBytes(40), (b) => alphabet[b % 62]).join('');
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  await c.query(`INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4)`, [
+    `bench-${scopes.join('-')}`,
+    key.slice(0, 11),
+    createHash('sha256').update(key).digest('hex'),
+    scopes,
+  ]);
+  await c.end();
+  return key;
+}
+
+/** Registers `n` agents over HTTP (8 at a time); returns their ids in order. */
+export async function registerAgents(
+  baseUrl: string,
+  key: string,
+  n: number,
+  prefix = 'bench',
+): Promise<string[]> {
+  const ids: string[] = new Array(n);
+  let next = 0;
+  const types = ['web_server', 'worker', 'llm_agent', 'database'];
+  const envs = ['prod', 'staging', 'dev'];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < n) {
+        const i = next++;
+        const r = await fetch(`${baseUrl}/api/v2/agents/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({
+            name: `${prefix}-${i}`,
+            type: types[i % types.length],
+            environment: envs[i % envs.length],
+            host: `${prefix}-${i}.local`,
+          }),
+        });
+        if (r.status >= 300) throw new Error(`register → ${r.status} ${await r.text()}`);
+        ids[i] = ((await r.json()) as { id: string }).id;
+      }
+    }),
+  );
+  return ids;
+}
+
+/** utime+stime in seconds of a process (0 when gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parts = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(parts[11]) + Number(parts[12])) / clockTicks();
+  } catch {
+    return 0;
+  }
+}
+
+let ticks = 0;
+function clockTicks(): number {
+  if (!ticks) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** Summed CPU seconds of every process whose command name is `name` (e.g. all postgres backends). */
+export function cpuSecondsByName(name: string): number {
+  let total = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (comm !== name) continue;
+      const parts = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(parts[11]) + Number(parts[12])) / clockTicks();
+    } catch {
+      /* process ended */
+    }
+  }
+  return total;
+}
+
+/** Current and peak RSS in MiB. */
+export function rssMiB(pid: number): { rss: number; peak: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return { rss: 0, peak: 0 };
+  }
+}
+
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
