@@ -18,6 +18,7 @@ import { AuthModule } from './modules/auth/auth.module.js';
 import { AuditInterceptor } from './modules/audit/audit.interceptor.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { MetricsModule } from './modules/metrics/metrics.module.js';
 import { RealtimeModule } from './modules/realtime/realtime.module.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
 import { SystemModule } from './modules/system/system.module.js';
@@ -40,6 +41,7 @@ export class AppModule {
         AlertsModule,
         RealtimeModule,
         AgentsModule,
+        MetricsModule,
         ActivityModule,
         GroupsModule,
         ReportsModule,

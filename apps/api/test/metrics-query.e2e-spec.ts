@@ -1,6 +1,9 @@
 import type {
   AgentSeriesList,
   AggregateResult,
+  AgentsSummary,
+  DashboardMetrics,
+  DashboardOverview,
   HistoricalSeries,
   RegisterAgentResponse,
 } from '@agent-monitor/contracts';
@@ -200,5 +203,45 @@ describe('metrics queries (history, aggregates, series, dashboard)', () => {
       ['cpu_usage', 9],
       ['memory_usage', 50],
     ]);
+  });
+
+  it('dashboard page data: overview, fleet metrics, agents summary', async () => {
+    const o = await http.get<DashboardOverview>('/api/v2/dashboard/overview', {
+      token: viewer.token,
+    });
+    expect(o.status).toBe(200);
+    expect(o.body.agents.total).toBe(3);
+    expect(o.body.ingest.series).toBe(4);
+    expect(o.body.ingest.valuesPerSec).toBeGreaterThan(0);
+    expect(o.body.byType.map((g) => [g.key, g.agents, g.cpuAvg])).toEqual([
+      ['llm_agent', 1, 80],
+      ['web_server', 2, (9 + 20) / 2],
+    ]);
+    expect(o.body.ingestRate.length).toBeGreaterThan(0);
+    const m = await http.get<DashboardMetrics>('/api/v2/dashboard/metrics/6h', {
+      token: viewer.token,
+    });
+    expect(m.status).toBe(200);
+    expect(m.body.charts.map((c) => c.metric)).toEqual(['cpu_usage', 'memory_usage', 'disk_usage']);
+    expect(m.body.charts[0].byEnvironment.groups.map((g) => g.key)).toEqual(['dev', 'prod']);
+    const s = await http.get<AgentsSummary>('/api/v2/dashboard/agents/summary', {
+      headers: { authorization: `Bearer ${readKey}` },
+    });
+    expect(s.status).toBe(200);
+    expect(s.body.items.find((a) => a.name === 'q-web')?.latest.values).toEqual({
+      cpu_usage: 9,
+      memory_usage: 50,
+    });
+    expect((await http.get('/api/v2/dashboard/metrics/5y', { token: viewer.token })).status).toBe(
+      400,
+    );
+    expect((await http.get('/api/v2/dashboard/overview')).status).toBe(401);
+    expect(
+      (
+        await http.get('/api/v2/dashboard/overview', {
+          headers: { authorization: `Bearer ${writeKey}` },
+        })
+      ).status,
+    ).toBe(403);
   });
 });
