@@ -19,6 +19,7 @@ import { AuditInterceptor } from './modules/audit/audit.interceptor.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { MetricsModule } from './modules/metrics/metrics.module.js';
+import { DashboardModule } from './modules/dashboard/dashboard.module.js';
 import { RealtimeModule } from './modules/realtime/realtime.module.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
 import { SystemModule } from './modules/system/system.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         RealtimeModule,
         AgentsModule,
         MetricsModule,
+        DashboardModule,
         ActivityModule,
         GroupsModule,
         ReportsModule,

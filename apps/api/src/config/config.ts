@@ -82,6 +82,12 @@ const EnvSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** How often the metrics leader rolls up new samples (1m/1h/1d); 0ms disables the timer. */
+  METRICS_ROLLUP_INTERVAL: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'must look like 500ms, 30s, 15m, 12h or 7d')
+    .transform(parseDuration)
+    .default(parseDuration('10s')),
   LIVENESS_SWEEP_INTERVAL: duration.default(parseDuration('250ms')),
   ALLOW_PRIVATE_WEBHOOK_TARGETS: bool.default(false),
   /** How often no-data, status, `for` and window rules are re-evaluated between samples. */

@@ -8,6 +8,7 @@ import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivit
 import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
 import { CreateSystemHealthTable1795480000000 } from './1795480000000-CreateSystemHealthTable.js';
 import { CreateBackupRunsTable1795480000001 } from './1795480000001-CreateBackupRunsTable.js';
+import { CreateMetricsStorage1795510000000 } from './1795510000000-CreateMetricsStorage.js';
 
 /** Applied in this order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AddOutboxGroupKey1795900000002,
   CreateAgentGroups1795520000000,
   CreateRolloutTables1795530000000,
+  CreateMetricsStorage1795510000000,
 ];
