@@ -7,6 +7,8 @@ import HistoryOutlined from '@mui/icons-material/HistoryOutlined';
 import AssignmentOutlined from '@mui/icons-material/AssignmentOutlined';
 import AssessmentOutlined from '@mui/icons-material/AssessmentOutlined';
 import WorkspacesOutlined from '@mui/icons-material/WorkspacesOutlined';
+import ShowChartOutlined from '@mui/icons-material/ShowChartOutlined';
+import DnsOutlined from '@mui/icons-material/DnsOutlined';
 
 /**
  * THE route + navigation registry. A feature adds ONE entry here:
@@ -59,9 +61,23 @@ export function page(load: () => Promise<{ default: ComponentType }>): ReactElem
 
 export const appRoutes: AppRoute[] = [
   {
+    path: '/agents',
+    element: page(() => import('../features/agents/AgentsPage')),
+    nav: { label: 'Agents', icon: <DnsOutlined />, section: 'monitor', order: 10 },
+  },
+  {
+    path: '/agents/:id',
+    element: page(() => import('../features/agents/AgentDetailPage')),
+  },
+  {
     path: '/',
     element: page(() => import('./pages/WelcomePage')),
     nav: { label: 'Overview', icon: <DashboardOutlined />, section: 'monitor', order: 0 },
+  },
+  {
+    path: '/metrics',
+    element: page(() => import('../features/metrics/OverviewPage')),
+    nav: { label: 'Fleet metrics', icon: <ShowChartOutlined />, section: 'monitor', order: 5 },
   },
   {
     path: '/admin/users',

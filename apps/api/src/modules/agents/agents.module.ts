@@ -3,6 +3,7 @@ import { AgentStatusEvents } from './agent-status-events.js';
 import { AgentsV1Controller } from './agents-v1.controller.js';
 import { AgentsController } from './agents.controller.js';
 import { AgentsService } from './agents.service.js';
+import { HeartbeatWriter } from './heartbeat-writer.js';
 import { LivenessSweeper } from './liveness-sweeper.service.js';
 
 /**
@@ -12,7 +13,7 @@ import { LivenessSweeper } from './liveness-sweeper.service.js';
 @Global()
 @Module({
   controllers: [AgentsController, AgentsV1Controller],
-  providers: [AgentsService, AgentStatusEvents, LivenessSweeper],
+  providers: [AgentsService, AgentStatusEvents, LivenessSweeper, HeartbeatWriter],
   exports: [AgentsService, LivenessSweeper],
 })
 export class AgentsModule {}

@@ -30,7 +30,9 @@ import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import { groupMemberSql, isUuid as isGroupId } from '../groups/group-membership.js';
 import { AgentStatusEvents, type StatusChange } from './agent-status-events.js';
+import { HeartbeatWriter } from './heartbeat-writer.js';
 import { LatestMetricsProvider } from './latest-metrics.provider.js';
+import { offlineAtSql, staleAtSql } from './liveness-sql.js';
 
 /** Columns every agent read selects (alias `a`). */
 const AGENT_COLUMNS = `a.id, a.name, a.type, a.host, a.port, a.environment, a.version, a.status,
@@ -76,16 +78,6 @@ const SORT_COLUMNS: Record<string, string> = {
   registeredAt: 'a.registered_at',
 };
 
-/**
- * Liveness deadlines, in SQL, from the declared interval and the jitter EWMA: stale after 2
- * missed intervals, offline after 5, each widened by min(3 × jitter, one interval).
- */
-const graceMs = (interval: string, jitter: string) => `LEAST(3 * ${jitter}, ${interval} * 1000.0)`;
-export const staleAtSql = (interval: string, jitter: string) =>
-  `now() + make_interval(secs => (2 * ${interval} * 1000.0 + ${graceMs(interval, jitter)}) / 1000.0)`;
-export const offlineAtSql = (interval: string, jitter: string) =>
-  `now() + make_interval(secs => (5 * ${interval} * 1000.0 + ${graceMs(interval, jitter)}) / 1000.0)`;
-
 /** How long a resolved `agent_id`/`agent`/`host` reference is trusted without a lookup. */
 const REF_CACHE_MS = 10_000;
 
@@ -100,6 +92,7 @@ export class AgentsService {
     private readonly statusEvents: AgentStatusEvents,
     private readonly events: EventEmitter2,
     private readonly realtime: RealtimePublisher,
+    private readonly heartbeats: HeartbeatWriter,
     @Optional() private readonly latestMetrics?: LatestMetricsProvider,
   ) {}
 
@@ -229,70 +222,25 @@ export class AgentsService {
   // ---------------------------------------------------------------- heartbeat
 
   /**
-   * One statement: lock the row, move the lease, update the jitter estimate and the reported
-   * state, and write a history row when the status changes. A 2xx means it is stored.
+   * Renews the lease and stores the reported state (group-committed with concurrent
+   * heartbeats by HeartbeatWriter); a 2xx means it is stored. Status changes are announced
+   * once, after commit.
    */
   async heartbeat(id: string, hb: HeartbeatRequest): Promise<HeartbeatResponse> {
+    if (!isUuid(id)) throw notFound('Agent', id);
     const reported = hb.status ?? null;
     const next: AgentStatus = reported === 'error' || reported === 'down' ? reported : 'online';
-    const params: unknown[] = [id, next, reported];
-    const sets: string[] = [];
-    const opt = (column: string, value: unknown) => {
-      if (value === undefined) return;
-      params.push(value);
-      sets.push(`${column} = $${params.length}`);
-    };
-    opt('current_task', hb.currentTask);
-    opt('branch', hb.branch);
-    opt('uncommitted_changes', hb.uncommittedChanges);
-    opt('uptime_sec', hb.uptimeSec);
-    opt('applied_config_version', hb.appliedConfigVersion);
-    opt('version', hb.version);
-    const rows = await this.db.query<
-      Array<{
-        id: string;
-        name: string;
-        status: AgentStatus;
-        prev: AgentStatus;
-        config_version: number;
-        applied_config_version: number | null;
-        heartbeat_interval_sec: number;
-        at: Date;
-      }>
-    >(
-      `WITH o AS (
-         SELECT id, status AS prev, last_heartbeat AS prev_hb, heartbeat_interval_sec AS iv,
-                heartbeat_jitter_ms AS jit
-           FROM agents WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
-       ), n AS (
-         SELECT o.*, CASE
-             WHEN o.prev_hb IS NULL OR o.prev NOT IN ('online', 'error', 'stale') THEN o.jit
-             ELSE 0.8 * o.jit + 0.2 * LEAST(
-               abs(extract(epoch FROM now() - o.prev_hb) * 1000.0 - o.iv * 1000.0), o.iv * 1000.0)
-           END AS jitter
-           FROM o
-       ), u AS (
-         UPDATE agents a SET
-           last_heartbeat = now(),
-           status = $2::varchar,
-           reported_state = COALESCE($3::varchar, a.reported_state),
-           status_changed_at = CASE WHEN a.status = $2::varchar THEN a.status_changed_at ELSE now() END,
-           heartbeat_jitter_ms = n.jitter,
-           stale_at = ${staleAtSql('n.iv', 'n.jitter')},
-           offline_at = ${offlineAtSql('n.iv', 'n.jitter')}
-           ${sets.length ? ',' + sets.join(', ') : ''}
-           FROM n WHERE a.id = n.id
-         RETURNING a.id, a.name, a.status, n.prev, a.config_version, a.applied_config_version,
-                   a.heartbeat_interval_sec, a.last_heartbeat AS at
-       ), h AS (
-         INSERT INTO agent_status_history (agent_id, previous_status, status, reason, at)
-         SELECT id, prev, status, CASE WHEN status = 'online' THEN 'heartbeat' ELSE 'reported' END, at
-           FROM u WHERE prev IS DISTINCT FROM status
-       )
-       SELECT * FROM u`,
-      params,
-    );
-    const r = rows[0];
+    const r = await this.heartbeats.write({
+      id,
+      next,
+      reported,
+      currentTask: hb.currentTask,
+      branch: hb.branch,
+      uncommittedChanges: hb.uncommittedChanges,
+      uptimeSec: hb.uptimeSec,
+      appliedConfigVersion: hb.appliedConfigVersion,
+      version: hb.version,
+    });
     if (!r) throw notFound('Agent', id);
     this.events.emit(InternalEvent.AgentHeartbeat, {
       agentId: r.id,

@@ -20,7 +20,7 @@ export function AgentCard({ agent: a, now }: { agent: Agent; now: number }) {
       <CardActionArea component={RouterLink} to={`/agents/${a.id}`} sx={{ height: '100%' }}>
         <CardContent>
           <Stack direction="row" spacing={1} sx={{ alignItems: 'center', mb: 1 }}>
-            <Typography variant="subtitle1" fontWeight={600} noWrap sx={{ flex: 1, minWidth: 0 }}>
+            <Typography variant="subtitle1" noWrap sx={{ fontWeight: 600, flex: 1, minWidth: 0 }}>
               {a.name}
             </Typography>
             <StatusChip status={a.status} size="small" />

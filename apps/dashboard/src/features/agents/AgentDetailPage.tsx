@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState, type ComponentType } from 'react';
+import { lazy, Suspense, useState, type ComponentType } from 'react';
 import { Link as RouterLink, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Box from '@mui/material/Box';
@@ -99,7 +99,8 @@ export default function AgentDetailPage() {
         )}
         <Grid size={{ xs: 12, md: 6 }}>
           <Can role="operator" fallback={<ConfigView agent={a} />}>
-            <ConfigEditor agent={a} />
+            {/* keyed by version: a new version (saved here or elsewhere) resets the editor */}
+            <ConfigEditor key={a.configVersion} agent={a} />
           </Can>
         </Grid>
         <Grid size={{ xs: 12, md: 6 }}>
@@ -144,7 +145,7 @@ function Section({
     <Card variant="outlined">
       <CardContent>
         <Stack direction="row" sx={{ alignItems: 'center', mb: 1 }}>
-          <Typography variant="subtitle1" fontWeight={600} sx={{ flex: 1 }}>
+          <Typography variant="subtitle1" sx={{ fontWeight: 600, flex: 1 }}>
             {title}
           </Typography>
           {action}
@@ -263,7 +264,6 @@ function ConfigEditor({ agent: a }: { agent: AgentDetail }) {
   const notify = useNotify();
   const [text, setText] = useState(() => JSON.stringify(a.config, null, 2));
   const [parseError, setParseError] = useState<string | null>(null);
-  useEffect(() => setText(JSON.stringify(a.config, null, 2)), [a.configVersion, a.config]);
   const save = useMutation({
     mutationFn: (config: AgentConfig) =>
       agentsApi.putConfig(a.id, { config, expectedVersion: a.configVersion }),

@@ -15,6 +15,7 @@ const COLUMNS = '1.6fr 110px 1fr 1.2fr 0.8fr 1.6fr 130px';
 export function AgentsTable({ agents, now }: { agents: Agent[]; now: number }) {
   const parent = useRef<HTMLDivElement>(null);
   const navigate = useNavigate();
+  // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer re-renders this component itself
   const v = useVirtualizer({
     count: agents.length,
     getScrollElement: () => parent.current,
@@ -78,7 +79,7 @@ export function AgentsTable({ agents, now }: { agents: Agent[]; now: number }) {
                   '&:hover, &:focus-visible': { bgcolor: 'action.hover', outline: 'none' },
                 }}
               >
-                <Typography role="cell" variant="body2" fontWeight={600} sx={cell}>
+                <Typography role="cell" variant="body2" sx={{ ...cell, fontWeight: 600 }}>
                   {a.name}
                 </Typography>
                 <Box role="cell">

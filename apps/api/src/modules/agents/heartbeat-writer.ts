@@ -1,0 +1,163 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AgentStatus } from '@agent-monitor/contracts';
+import { offlineAtSql, staleAtSql } from './liveness-sql.js';
+
+export interface HeartbeatWrite {
+  id: string;
+  next: AgentStatus;
+  reported: string | null;
+  currentTask?: string | null;
+  branch?: string | null;
+  uncommittedChanges?: number | null;
+  uptimeSec?: number | null;
+  appliedConfigVersion?: number | null;
+  version?: string;
+}
+
+export interface HeartbeatWritten {
+  id: string;
+  name: string;
+  status: AgentStatus;
+  prev: AgentStatus;
+  config_version: number;
+  applied_config_version: number | null;
+  heartbeat_interval_sec: number;
+  at: Date;
+}
+
+interface Pending {
+  w: HeartbeatWrite;
+  resolve: (r: HeartbeatWritten | null) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Batches in flight at once; more arrivals wait for the next batch. */
+const MAX_CONCURRENT_BATCHES = 3;
+const MAX_BATCH = 500;
+
+/**
+ * Group commit for heartbeats. Each request waits for the commit of the batch that carries
+ * it, so a 2xx still means stored; but under load one statement (and one WAL flush) carries
+ * many heartbeats instead of one each. A lone heartbeat goes out at once (no added delay):
+ * batches only form from what arrives while earlier batches are in flight.
+ *
+ * The statement locks the agents' rows (in id order, so concurrent batches cannot deadlock),
+ * moves each lease, updates the jitter estimate and reported state, and writes history rows
+ * for status changes — all atomically.
+ */
+@Injectable()
+export class HeartbeatWriter {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly db: DataSource) {}
+
+  write(w: HeartbeatWrite): Promise<HeartbeatWritten | null> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ w, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_CONCURRENT_BATCHES && this.queue.length) {
+      // One heartbeat per agent per batch: a repeat waits for the next batch.
+      const seen = new Set<string>();
+      const batch: Pending[] = [];
+      const rest: Pending[] = [];
+      for (const p of this.queue) {
+        if (batch.length < MAX_BATCH && !seen.has(p.w.id)) {
+          seen.add(p.w.id);
+          batch.push(p);
+        } else rest.push(p);
+      }
+      this.queue = rest;
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    try {
+      const rows = await this.execute(batch.map((p) => p.w));
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const p of batch) p.resolve(byId.get(p.w.id) ?? null);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    }
+  }
+
+  private async execute(ws: HeartbeatWrite[]): Promise<HeartbeatWritten[]> {
+    const has = (k: keyof HeartbeatWrite) => ws.map((w) => w[k] !== undefined);
+    const val = (k: keyof HeartbeatWrite) => ws.map((w) => w[k] ?? null);
+    return this.db.query<HeartbeatWritten[]>(
+      `WITH i AS (
+         SELECT * FROM unnest(
+           $1::uuid[], $2::varchar[], $3::varchar[],
+           $4::bool[], $5::varchar[], $6::bool[], $7::varchar[], $8::bool[], $9::int[],
+           $10::bool[], $11::int[], $12::bool[], $13::int[], $14::bool[], $15::varchar[]
+         ) AS i(id, next, reported, has_task, task, has_branch, branch, has_unc, unc,
+                has_up, up, has_acv, acv, has_ver, ver)
+       ), o AS (
+         SELECT a.id, a.status AS prev, a.last_heartbeat AS prev_hb,
+                a.heartbeat_interval_sec AS iv, a.heartbeat_jitter_ms AS jit
+           FROM agents a JOIN i ON i.id = a.id
+          WHERE a.deleted_at IS NULL
+          ORDER BY a.id
+            FOR UPDATE OF a
+       ), n AS (
+         SELECT o.*, CASE
+             WHEN o.prev_hb IS NULL OR o.prev NOT IN ('online', 'error', 'stale') THEN o.jit
+             ELSE 0.8 * o.jit + 0.2 * LEAST(
+               abs(extract(epoch FROM now() - o.prev_hb) * 1000.0 - o.iv * 1000.0), o.iv * 1000.0)
+           END AS jitter
+           FROM o
+       ), u AS (
+         UPDATE agents a SET
+           last_heartbeat = now(),
+           status = i.next,
+           reported_state = COALESCE(i.reported, a.reported_state),
+           status_changed_at = CASE WHEN a.status = i.next THEN a.status_changed_at ELSE now() END,
+           heartbeat_jitter_ms = n.jitter,
+           stale_at = ${staleAtSql('n.iv', 'n.jitter')},
+           offline_at = ${offlineAtSql('n.iv', 'n.jitter')},
+           current_task = CASE WHEN i.has_task THEN i.task ELSE a.current_task END,
+           branch = CASE WHEN i.has_branch THEN i.branch ELSE a.branch END,
+           uncommitted_changes = CASE WHEN i.has_unc THEN i.unc ELSE a.uncommitted_changes END,
+           uptime_sec = CASE WHEN i.has_up THEN i.up ELSE a.uptime_sec END,
+           applied_config_version = CASE WHEN i.has_acv THEN i.acv ELSE a.applied_config_version END,
+           version = CASE WHEN i.has_ver THEN i.ver ELSE a.version END
+           FROM n JOIN i ON i.id = n.id
+          WHERE a.id = n.id
+         RETURNING a.id, a.name, a.status, n.prev, a.config_version, a.applied_config_version,
+                   a.heartbeat_interval_sec, a.last_heartbeat AS at
+       ), h AS (
+         INSERT INTO agent_status_history (agent_id, previous_status, status, reason, at)
+         SELECT id, prev, status, CASE WHEN status = 'online' THEN 'heartbeat' ELSE 'reported' END, at
+           FROM u WHERE prev IS DISTINCT FROM status
+       )
+       SELECT * FROM u`,
+      [
+        ws.map((w) => w.id),
+        ws.map((w) => w.next),
+        ws.map((w) => w.reported),
+        has('currentTask'),
+        val('currentTask'),
+        has('branch'),
+        val('branch'),
+        has('uncommittedChanges'),
+        val('uncommittedChanges'),
+        has('uptimeSec'),
+        val('uptimeSec'),
+        has('appliedConfigVersion'),
+        val('appliedConfigVersion'),
+        has('version'),
+        val('version'),
+      ],
+    );
+  }
+}
