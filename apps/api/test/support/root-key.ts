@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 import type { TestApp } from './test-app.js';
 
 /** Writes an API key straight into `api_keys` (no login needed); returns its headers. */
@@ -19,4 +20,22 @@ export async function insertKey(
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
+}
+
+/** The same, straight into a database by URL (suites that manage their own PostgreSQL). */
+export async function insertKeyWith(
+  url: string,
+  scopes: string[],
+  fill = 'R',
+): Promise<{ key: string; headers: Record<string, string> }> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    return await insertKey(
+      { sql: async (text, params) => (await pool.query(text, params)).rows },
+      scopes,
+      fill,
+    );
+  } finally {
+    await pool.end();
+  }
 }

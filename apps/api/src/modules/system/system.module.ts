@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { BackupScheduler } from './backup-scheduler.service.js';
+import { DatabaseResilience } from './database-resilience.service.js';
 import { HttpMetrics } from './http-metrics.service.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsRegistry } from './metrics-registry.service.js';
@@ -13,7 +14,13 @@ import { SystemHealthService } from './system-health.service.js';
 @Global()
 @Module({
   controllers: [MetricsController, SystemController],
-  providers: [MetricsRegistry, HttpMetrics, SystemHealthService, BackupScheduler],
+  providers: [
+    MetricsRegistry,
+    HttpMetrics,
+    SystemHealthService,
+    BackupScheduler,
+    DatabaseResilience,
+  ],
   exports: [MetricsRegistry],
 })
 export class SystemModule {}
