@@ -15,6 +15,8 @@ import {
  * key (secret shown once, copy button), finds both in the audit log and signs out; the viewer
  * then finds no admin page, neither in the navigation nor by URL.
  */
+test.setTimeout(180_000);
+
 test.use({
   colorScheme: 'light',
   permissions: ['clipboard-read', 'clipboard-write'],
@@ -35,6 +37,8 @@ test('admin manages users, keys and audit; a viewer sees no admin pages', async 
       await expect(nav.getByRole('link', { name })).toBeVisible();
     }
     await expect(page.getByTestId('welcome-role')).toHaveText('admin');
+    // The live socket connects with the access token right after login.
+    await expect(page.locator('[data-connection="connected"]')).toBeVisible();
   });
 
   await test.step('dark mode toggles and persists across a reload', async () => {
@@ -147,5 +151,13 @@ test('admin manages users, keys and audit; a viewer sees no admin pages', async 
     await loginAsAdmin(page);
     await expect(page).toHaveURL(/\/admin\/users$/);
     await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible();
+  });
+
+  await test.step('a session the server refuses sends the user to login, keeping the path', async () => {
+    await page.evaluate(() => localStorage.setItem('am-refresh-token', 'revoked-or-forged-token'));
+    await page.goto('/admin/audit?outcome=failure');
+    await expect(page).toHaveURL(/\/login\?next=%2Fadmin%2Faudit%3Foutcome%3Dfailure$/);
+    await expect(page.getByText('Please sign in to continue.')).toBeVisible();
+    expect(await page.evaluate(() => localStorage.getItem('am-refresh-token'))).toBeNull();
   });
 });

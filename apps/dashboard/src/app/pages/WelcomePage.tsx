@@ -128,7 +128,7 @@ export default function WelcomePage() {
                 <Typography variant="subtitle2">2. Heartbeat (every 30 s)</Typography>
                 <CodeBlock code={heartbeat} />
               </Stack>
-              <Stack direction="row" spacing={1} sx={{ mt: 2, flexWrap: 'wrap' }}>
+              <Stack direction="row" sx={{ mt: 2, flexWrap: 'wrap', gap: 1 }}>
                 {can('admin') && (
                   <Button
                     component={RouterLink}
