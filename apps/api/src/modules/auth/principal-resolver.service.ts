@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
 import { API_KEY_PREFIX, type ApiKeyScope, type Role } from '@agent-monitor/contracts';
@@ -35,11 +35,12 @@ export function hashApiKey(key: string): string {
  * one: services call `forgetUser`/`forgetSession`). API keys are looked up by SHA-256.
  */
 @Injectable()
-export class PrincipalResolver {
+export class PrincipalResolver implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PrincipalResolver.name);
   private readonly keys = new Map<string, Cached<ApiKeyPrincipal & { expiresAt: number | null }>>();
   private readonly sessions = new Map<string, Cached<UserPrincipal>>();
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly pendingWrites = new Set<Promise<unknown>>();
 
   constructor(
     private readonly jwt: JwtService,
@@ -169,9 +170,16 @@ export class PrincipalResolver {
     const last = this.lastUsedWritten.get(keyId) ?? 0;
     if (now - last < LAST_USED_WRITE_EVERY_MS) return;
     this.lastUsedWritten.set(keyId, now);
-    this.db
+    const write = this.db
       .query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1`, [keyId])
-      .catch((e: unknown) => this.logger.warn(`could not record key use: ${String(e)}`));
+      .catch((e: unknown) => this.logger.warn(`could not record key use: ${String(e)}`))
+      .finally(() => this.pendingWrites.delete(write));
+    this.pendingWrites.add(write);
+  }
+
+  /** Lets last-used writes in flight finish before the database pool closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.pendingWrites]);
   }
 }
 
