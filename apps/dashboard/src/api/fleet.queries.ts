@@ -3,8 +3,12 @@ import type {
   Agent,
   AgentGroup,
   CreateAgentGroupRequest,
+  GroupConfig,
   ListAgentGroupsQuery,
   Page,
+  PutGroupConfigRequest,
+  PutGroupConfigResponse,
+  Rollout,
   UpdateAgentGroupRequest,
 } from '@agent-monitor/contracts';
 import { api } from './client';
@@ -38,4 +42,30 @@ export const groupsApi = {
   update: (id: string, body: UpdateAgentGroupRequest) =>
     api.patch<AgentGroup>(`/agent-groups/${id}`, body),
   remove: (id: string) => api.delete(`/agent-groups/${id}`),
+};
+
+export const rolloutsKeys = createQueryKeys('rollouts');
+
+export const rolloutsQueries = {
+  /** The latest rollouts of a group, newest first. */
+  ofGroup: (groupId: string, limit = 5) =>
+    queryOptions({
+      queryKey: rolloutsKeys.list({ groupId, limit }),
+      queryFn: ({ signal }) => api.get<Page<Rollout>>('/rollouts', { groupId, limit }, signal),
+    }),
+  groupConfig: (groupId: string) =>
+    queryOptions({
+      queryKey: groupsKeys.key('config', groupId),
+      queryFn: ({ signal }) =>
+        api.get<GroupConfig>(`/agent-groups/${groupId}/config`, undefined, signal),
+      retry: false,
+    }),
+};
+
+export const rolloutsApi = {
+  putConfig: (groupId: string, body: PutGroupConfigRequest) =>
+    api.put<PutGroupConfigResponse>(`/agent-groups/${groupId}/config`, body),
+  pause: (id: string) => api.post<Rollout>(`/rollouts/${id}/pause`),
+  resume: (id: string) => api.post<Rollout>(`/rollouts/${id}/resume`),
+  abort: (id: string) => api.post<Rollout>(`/rollouts/${id}/abort`),
 };

@@ -20,6 +20,7 @@ import TableRow from '@mui/material/TableRow';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import Add from '@mui/icons-material/Add';
+import SettingsSuggestOutlined from '@mui/icons-material/SettingsSuggestOutlined';
 import DeleteOutline from '@mui/icons-material/DeleteOutlined';
 import KeyboardArrowDown from '@mui/icons-material/KeyboardArrowDown';
 import KeyboardArrowRight from '@mui/icons-material/KeyboardArrowRight';
@@ -34,6 +35,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { Page, PageHeader } from '../../components/PageHeader';
 import { TableSkeleton } from '../../components/Skeletons';
 import { StatusChip } from '../../components/StatusChip';
+import { PushConfigDialog, RolloutPanel } from './RolloutPanel';
 
 /** `team=blue, region=*` (or one pair per line) → `{team: 'blue', region: '*'}`. */
 export function parseSelector(text: string): Record<string, string> | null | string {
@@ -151,6 +153,7 @@ export default function GroupsPage() {
   const [creating, setCreating] = useState(false);
   const [open, setOpen] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<AgentGroup | null>(null);
+  const [pushing, setPushing] = useState<AgentGroup | null>(null);
   const list = useQuery(groupsQueries.list({ limit: 500 }));
   // Membership by tags and status counts change with the fleet.
   useSocketEvent(
@@ -195,7 +198,7 @@ export default function GroupsPage() {
                   <TableCell>Selector</TableCell>
                   <TableCell align="right">Members</TableCell>
                   <TableCell>Status</TableCell>
-                  <TableCell width={48} />
+                  <TableCell width={96} />
                 </TableRow>
               </TableHead>
               <TableBody>
@@ -254,6 +257,18 @@ export default function GroupsPage() {
                         {can('operator') && (
                           <IconButton
                             size="small"
+                            aria-label={`Push config to ${g.name}`}
+                            onClick={() => {
+                              setPushing(g);
+                              setOpen(g.id);
+                            }}
+                          >
+                            <SettingsSuggestOutlined fontSize="small" />
+                          </IconButton>
+                        )}
+                        {can('operator') && (
+                          <IconButton
+                            size="small"
                             aria-label={`Delete ${g.name}`}
                             onClick={() => setDeleting(g)}
                           >
@@ -268,6 +283,9 @@ export default function GroupsPage() {
                         sx={{ p: 0, borderBottom: open === g.id ? undefined : 0 }}
                       >
                         <Collapse in={open === g.id} unmountOnExit>
+                          <Box sx={{ px: 2, pt: 2 }}>
+                            <RolloutPanel group={g} />
+                          </Box>
                           <Members group={g} />
                         </Collapse>
                       </TableCell>
@@ -280,6 +298,7 @@ export default function GroupsPage() {
         </Paper>
       )}
       <CreateGroupDialog open={creating} onClose={() => setCreating(false)} />
+      {pushing && <PushConfigDialog group={pushing} open onClose={() => setPushing(null)} />}
       {deleting && (
         <ConfirmDialog
           open
