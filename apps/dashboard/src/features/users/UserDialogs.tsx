@@ -90,6 +90,12 @@ function PasswordField({
   );
 }
 
+/** True when every field error is already shown under its field (no need to repeat it). */
+function allShown(fields: Record<string, string>, visible: string[]): boolean {
+  const keys = Object.keys(fields);
+  return keys.length > 0 && keys.every((k) => visible.includes(k));
+}
+
 export interface CreateUserValues {
   name: string;
   email: string;
@@ -170,7 +176,9 @@ export function CreateUserDialog({
               onChange={(password) => setV({ ...v, password })}
               error={fields.password}
             />
-            {error != null && <ErrorAlert error={error} />}
+            {error != null && !allShown(fields, ['name', 'email', 'password']) && (
+              <ErrorAlert error={error} />
+            )}
           </Stack>
         </DialogContent>
         <DialogActions sx={{ px: 3, pb: 2 }}>
@@ -296,7 +304,7 @@ export function ResetPasswordDialog({
               onChange={setPassword}
               error={fields.password}
             />
-            {error != null && <ErrorAlert error={error} />}
+            {error != null && !allShown(fields, ['password']) && <ErrorAlert error={error} />}
           </Stack>
         </DialogContent>
         <DialogActions sx={{ px: 3, pb: 2 }}>
