@@ -13,6 +13,8 @@ import { BUCKET_MS, partitionEnd, parsePartitionName, type StorageLevel } from '
 /** Session advisory-lock key of the metrics maintenance leader. */
 const LEADER_LOCK = 774_201_001;
 const UPKEEP_EVERY_MS = 3_600_000;
+/** Buckets recomputed per statement (bounds memory and lock time per slice). */
+const CHUNK_BUCKETS = 30;
 const DAY = 86_400_000;
 
 type RollupLevel = '1m' | '1h' | '1d';
@@ -137,8 +139,14 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
         return;
       }
       await this.store.ensurePartitions(level, starts);
+      // A backlog (a bulk import, a restart) is done in bounded slices, without the pool's
+      // statement timeout: one slice of 1m buckets reads at most CHUNK_BUCKETS minutes of raw.
+      await runner.query(`SET LOCAL statement_timeout = 0`);
       for (const [from, to] of toRanges(starts, width)) {
-        await runner.query(this.rollupSql(level), [new Date(from), new Date(to)]);
+        for (let a = from; a < to; a += CHUNK_BUCKETS * width) {
+          const b = Math.min(to, a + CHUNK_BUCKETS * width);
+          await runner.query(this.rollupSql(level), [new Date(a), new Date(b)]);
+        }
       }
       const next = NEXT[level];
       if (next) {
