@@ -9,6 +9,7 @@ import { ActivityModule } from './modules/activity/activity.module.js';
 import { GroupsModule } from './modules/groups/groups.module.js';
 import { ReportsModule } from './modules/reports/reports.module.js';
 import { RolloutsModule } from './modules/rollouts/rollouts.module.js';
+import { DependenciesModule } from './modules/dependencies/dependencies.module.js';
 import { AgentsModule } from './modules/agents/agents.module.js';
 import { AlertsModule } from './modules/alerts/alerts.module.js';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module.js';
@@ -48,6 +49,7 @@ export class AppModule {
         GroupsModule,
         ReportsModule,
         RolloutsModule,
+        DependenciesModule,
         SystemModule,
         RateLimitModule,
       ],

@@ -164,3 +164,32 @@ export const ListRolloutsQuerySchema = PageQuerySchema.extend({
   state: z.enum(ROLLOUT_STATES).optional(),
 });
 export type ListRolloutsQuery = z.infer<typeof ListRolloutsQuerySchema>;
+
+// ---------------------------------------------------------------- dependencies
+
+export const AddDependencyRequestSchema = z.strictObject({
+  /** The agent this one depends on. */
+  dependsOn: z.uuid(),
+});
+export type AddDependencyRequest = z.infer<typeof AddDependencyRequestSchema>;
+
+export interface DependencyRef {
+  id: string;
+  name: string;
+  status: AgentStatus;
+}
+
+export interface AgentDependencies {
+  agentId: string;
+  /** Agents this one needs. */
+  dependsOn: DependencyRef[];
+  /** Agents that need this one. */
+  dependents: DependencyRef[];
+}
+
+/** The whole dependency map: agents that take part in at least one edge. */
+export interface DependencyGraph {
+  nodes: DependencyRef[];
+  /** `from` depends on `to`. */
+  edges: Array<{ from: string; to: string }>;
+}

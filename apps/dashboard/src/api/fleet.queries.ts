@@ -3,6 +3,7 @@ import type {
   Agent,
   AgentGroup,
   CreateAgentGroupRequest,
+  DependencyGraph,
   GroupConfig,
   ListAgentGroupsQuery,
   Page,
@@ -68,4 +69,12 @@ export const rolloutsApi = {
   pause: (id: string) => api.post<Rollout>(`/rollouts/${id}/pause`),
   resume: (id: string) => api.post<Rollout>(`/rollouts/${id}/resume`),
   abort: (id: string) => api.post<Rollout>(`/rollouts/${id}/abort`),
+};
+
+export const dependencyQueries = {
+  graph: () =>
+    queryOptions({
+      queryKey: ['dependencies', 'graph'] as const,
+      queryFn: ({ signal }) => api.get<DependencyGraph>('/dependencies', undefined, signal),
+    }),
 };

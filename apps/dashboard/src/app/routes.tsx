@@ -7,6 +7,7 @@ import HistoryOutlined from '@mui/icons-material/HistoryOutlined';
 import AssignmentOutlined from '@mui/icons-material/AssignmentOutlined';
 import AssessmentOutlined from '@mui/icons-material/AssessmentOutlined';
 import WorkspacesOutlined from '@mui/icons-material/WorkspacesOutlined';
+import AccountTreeOutlined from '@mui/icons-material/AccountTreeOutlined';
 import ShowChartOutlined from '@mui/icons-material/ShowChartOutlined';
 import DnsOutlined from '@mui/icons-material/DnsOutlined';
 
@@ -115,6 +116,11 @@ export const appRoutes: AppRoute[] = [
     path: '/groups',
     element: page(() => import('../features/fleet/GroupsPage')),
     nav: { label: 'Groups', icon: <WorkspacesOutlined />, section: 'operate', order: 20 },
+  },
+  {
+    path: '/dependencies',
+    element: page(() => import('../features/fleet/DependencyMapPage')),
+    nav: { label: 'Dependencies', icon: <AccountTreeOutlined />, section: 'operate', order: 30 },
   },
 ];
 

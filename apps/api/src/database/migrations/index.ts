@@ -1,4 +1,5 @@
 import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.js';
+import { CreateAgentDependencies1795540000000 } from './1795540000000-CreateAgentDependencies.js';
 import { CreateRolloutTables1795530000000 } from './1795530000000-CreateRolloutTables.js';
 import { CreateAgentGroups1795520000000 } from './1795520000000-CreateAgentGroups.js';
 import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   CreateAgentGroups1795520000000,
   CreateRolloutTables1795530000000,
   CreateMetricsStorage1795510000000,
+  CreateAgentDependencies1795540000000,
 ];
