@@ -1,4 +1,4 @@
-import { Suspense, type ReactNode } from 'react';
+import { Suspense, useEffect, type ReactNode } from 'react';
 import { Route, Routes } from 'react-router';
 import { appRoutes, routeMinRole } from './routes';
 import { RequireAuth, useAuth } from './auth';
@@ -11,6 +11,14 @@ import type { Role } from '@agent-monitor/contracts';
 function RoleGate({ min, children }: { min: Role; children: ReactNode }) {
   const { can } = useAuth();
   return can(min) ? <>{children}</> : <NoAccessPage required={min} />;
+}
+
+/** The browser tab names the page ("Users · Agent Monitor"). */
+function DocumentTitle({ title }: { title?: string }) {
+  useEffect(() => {
+    document.title = title ? `${title} · Agent Monitor` : 'Agent Monitor';
+  }, [title]);
+  return null;
 }
 
 /** Login outside the shell; every registered page inside it, behind auth and its role gate. */
@@ -31,6 +39,7 @@ export function App() {
             path={r.path}
             element={
               <RoleGate min={routeMinRole(r)}>
+                <DocumentTitle title={r.nav?.label} />
                 <Suspense fallback={<PageSkeleton />}>{r.element}</Suspense>
               </RoleGate>
             }

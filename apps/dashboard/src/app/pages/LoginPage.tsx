@@ -31,6 +31,11 @@ function useCountdown(): [number, (s: number) => void] {
   return [left, setLeft];
 }
 
+/** 42 → "42 s", 891 → "15 min". */
+function formatWait(sec: number): string {
+  return sec < 90 ? `${sec} s` : `${Math.ceil(sec / 60)} min`;
+}
+
 export default function LoginPage() {
   const { status, login } = useAuth();
   const [params] = useSearchParams();
@@ -44,6 +49,10 @@ export default function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [retryIn, setRetryIn] = useCountdown();
+
+  useEffect(() => {
+    document.title = 'Sign in · Agent Monitor';
+  }, []);
 
   if (status === 'authenticated') return <Navigate to={next} replace />;
 
@@ -117,7 +126,7 @@ export default function LoginPage() {
               {error && (
                 <Alert severity={retryIn > 0 ? 'warning' : 'error'} role="alert">
                   {error}
-                  {retryIn > 0 && ` Try again in ${retryIn} s.`}
+                  {retryIn > 0 && ` Try again in ${formatWait(retryIn)}.`}
                 </Alert>
               )}
               {params.get('next') && !error && (
