@@ -150,7 +150,7 @@ export class MetricsBuffer {
         status = res.status;
         await res.text().catch(() => '');
       } catch {
-        status = 0; // network error or timeout: retry
+        // network error or timeout: status stays 0 and the batch is retried
       }
       if (status >= 200 && status < 300) return 'ok';
       if (status >= 400 && status < 500 && status !== 429 && status !== 408) return 'rejected';
