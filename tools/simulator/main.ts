@@ -7,6 +7,7 @@
  *   AM_URL=… AM_API_KEY=am_… npm run demo -- --count 100 --interval 5
  */
 import { parseArgs } from 'node:util';
+import { startCodingActivity } from './coding-activity.js';
 import { buildFleet, startFlapping } from './fleet.js';
 
 const { values: args } = parseArgs({
@@ -108,8 +109,10 @@ async function main(): Promise<void> {
       }. Ctrl-C to stop.`,
   );
   const stopFlapping = startFlapping(fleet, intervalSec, log);
+  const stopCoding = startCodingActivity(fleet, url, Math.max(1000, intervalSec * 1000), log);
   const shutdown = async () => {
     stopFlapping();
+    stopCoding();
     console.log('stopping: telling the server the agents are going down…');
     await Promise.all(
       fleet.filter((a) => !a.silent).map((a) => a.client.stop({ finalStatus: 'down' })),
