@@ -126,7 +126,8 @@ export async function createApp({
   });
 
   await serveDashboard(app, config);
-  app.enableShutdownHooks();
+  // No app.enableShutdownHooks(): main.ts owns SIGTERM/SIGINT (drain, then exit 0 within 10 s).
+  // Nest's own signal hook would close the app a second time and re-raise the signal (exit 143).
   return app;
 }
 

