@@ -8,6 +8,14 @@ import type {
   Timeline,
   Velocity,
 } from '@agent-monitor/contracts';
+import { io, type Socket } from 'socket.io-client';
+import {
+  DASHBOARD_NAMESPACE,
+  type ActivityUpdatedEvent,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from '@agent-monitor/contracts';
+import { createUser } from './agents-fixtures.js';
 import { client, type Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -416,6 +424,52 @@ describe('coordination activity (real PostgreSQL over HTTP)', () => {
       // IMP-1 (review) and BOARD-1 (in_progress after import) were last touched by A.
       expect(a.tasksInProgress).toBe(1);
       expect(a.tasksBlocked).toBe(1);
+    });
+  });
+
+  describe('live', () => {
+    it('sends activity_updated with the task as the board shows it now', async () => {
+      const viewer = await createUser(t, 'viewer');
+      const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(
+        t.baseUrl + DASHBOARD_NAMESPACE,
+        {
+          auth: { token: viewer.token },
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+        },
+      );
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once('connect', () => resolve());
+          s.once('connect_error', reject);
+        });
+        const got = new Promise<ActivityUpdatedEvent>((resolve) =>
+          s.on('activity_updated', (e) => {
+            if (e.tasks.some((x) => x.taskId === 'LIVE-1')) resolve(e);
+          }),
+        );
+        await http.post(
+          `/api/v2/agents/${agentA}/events`,
+          { type: 'blocked', taskId: 'LIVE-1', title: 'Live one' },
+          { token: keyA },
+        );
+        const e = await got;
+        expect(e.seq).toEqual(expect.any(Number));
+        expect(e.agentId).toBe(agentA);
+        expect(e.tasks).toEqual([
+          expect.objectContaining({ taskId: 'LIVE-1', status: 'blocked', agentName: 'coder-a' }),
+        ]);
+        const commits = new Promise<ActivityUpdatedEvent>((resolve) =>
+          s.on('activity_updated', (x) => {
+            if (x.newCommits > 0) resolve(x);
+          }),
+        );
+        await http.post(`/api/v2/agents/${agentA}/commits`, commit('feedbeef01'), { token: keyA });
+        expect((await commits).newCommits).toBe(1);
+      } finally {
+        s.disconnect();
+      }
     });
   });
 });
