@@ -171,6 +171,33 @@ test('a handshake refused for the token refreshes the session and connects again
   expect(endSession).not.toHaveBeenCalled();
 });
 
+test('a server that keeps refusing fresh tokens is not hammered: two refreshes, then a timed retry', async () => {
+  jest.useFakeTimers();
+  try {
+    connectSocket();
+    const s = last();
+    s.active = false;
+    refreshSession.mockResolvedValue(true);
+    const refuse = () =>
+      s.fire(
+        'connect_error',
+        Object.assign(new Error('Token expired'), { data: { code: 'UNAUTHENTICATED' } }),
+      );
+    for (let i = 0; i < 4; i++) {
+      refuse();
+      await act(async () => {
+        await Promise.resolve();
+      });
+    }
+    expect(refreshSession).toHaveBeenCalledTimes(2);
+    expect(s.connectCalls).toBe(2);
+    jest.advanceTimersByTime(15_000);
+    expect(s.connectCalls).toBe(3);
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
 test('if that refresh fails the session ends; an origin refusal does not refresh at all', async () => {
   connectSocket();
   const s = last();

@@ -19,6 +19,8 @@ let state: ConnectionState = 'idle';
 let lastSeq = 0;
 let everConnected = false;
 let refreshingForSocket = false;
+let handshakeRefreshes = 0;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
 const stateListeners = new Set<() => void>();
 const handlers = new Map<EventName, Set<AnyHandler>>();
 /** Agent rooms joined by mounted components, with how many want each (re-joined on reconnect). */
@@ -60,6 +62,7 @@ export function connectSocket(): void {
 
   s.on('connect', () => {
     setState('connected');
+    handshakeRefreshes = 0;
     // Rooms do not survive a reconnect: join again first, so `resume` replays their events too.
     for (const agentId of agentRooms.keys()) s.emit('join_agent', { agentId });
     if (everConnected) {
@@ -78,9 +81,18 @@ export function connectSocket(): void {
     }
   });
   s.on('connect_error', (err) => {
-    setState(s.active ? 'reconnecting' : 'connecting');
-    if (s.active || refreshingForSocket || !isTokenProblem(err)) return;
-    // The server refused the handshake (socket.io stops retrying): refresh, then reconnect.
+    setState('reconnecting');
+    // Transport failures (server down, network): socket.io retries with backoff by itself.
+    if (s.active || refreshingForSocket) return;
+    // The server refused the handshake and socket.io stopped. An expired token gets one
+    // refresh (twice at most in a row, so a server that keeps refusing cannot loop us);
+    // anything else is retried later.
+    if (!isTokenProblem(err) || handshakeRefreshes >= 2) {
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => socket === s && s.connect(), 15_000);
+      return;
+    }
+    handshakeRefreshes += 1;
     refreshingForSocket = true;
     refreshSession()
       .then((ok) => {
@@ -88,7 +100,7 @@ export function connectSocket(): void {
         else if (!ok) endSession();
       })
       .catch(() => {
-        if (socket === s) setTimeout(() => socket === s && s.connect(), 2_000);
+        if (socket === s) retryTimer = setTimeout(() => socket === s && s.connect(), 2_000);
       })
       .finally(() => {
         refreshingForSocket = false;
@@ -118,6 +130,8 @@ export function disconnectSocket(): void {
   socket = null;
   lastSeq = 0;
   everConnected = false;
+  handshakeRefreshes = 0;
+  clearTimeout(retryTimer);
   if (s) {
     s.removeAllListeners();
     s.offAny();
