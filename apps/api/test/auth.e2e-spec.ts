@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { LoginResponse, TokenPair, User } from '@agent-monitor/contracts';
+import { SessionsService } from '../src/modules/auth/sessions.service.js';
 import { client, type Client } from './support/http.js';
 import { login, userWithRole } from './support/login.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp, type TestApp } from './support/test-app.js';
@@ -207,6 +208,30 @@ describe('auth (real PostgreSQL over HTTP)', () => {
       const forged = jwt({ alg: 'HS256', typ: 'JWT' }, decode(a.refreshToken), 'x'.repeat(48));
       expect((await refresh(forged)).status).toBe(401);
       expect((await http.post('/api/v2/auth/refresh', {})).status).toBe(400);
+    });
+  });
+
+  describe('session housekeeping', () => {
+    it('deletes sessions ended or expired more than 30 days ago, and only those', async () => {
+      const a = await login(http);
+      const b = await login(http);
+      const c = await login(http);
+      const sid = (x: LoginResponse) => decode(x.refreshToken).sid as string;
+      await t.sql(
+        `UPDATE user_sessions SET revoked_at = now() - interval '31 days', revoked_reason = 'logout' WHERE id = $1`,
+        [sid(a)],
+      );
+      await t.sql(
+        `UPDATE user_sessions SET expires_at = now() - interval '31 days' WHERE id = $1`,
+        [sid(b)],
+      );
+      expect(await t.app.get(SessionsService).prune()).toBe(2);
+      const left = await t.sql<{ id: string }>(
+        `SELECT id FROM user_sessions WHERE id = ANY($1::uuid[])`,
+        [[sid(a), sid(b), sid(c)]],
+      );
+      expect(left.map((r) => r.id)).toEqual([sid(c)]);
+      expect((await profile(c.accessToken)).status).toBe(200);
     });
   });
 

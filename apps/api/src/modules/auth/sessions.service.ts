@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { JwtService } from '@nestjs/jwt';
-import type { EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { Role, TokenPair } from '@agent-monitor/contracts';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { InternalEvent, type InternalEventPayloads } from '../../common/events.js';
@@ -28,14 +34,48 @@ type AccessChangeReason = InternalEventPayloads[typeof InternalEvent.UserAccessC
  * their session (`sid`) and die with it. Owns token signing and ending sessions, for the
  * auth and users domains alike.
  */
+/** Ended or expired sessions are kept this long (reuse forensics), then deleted. */
+export const SESSION_KEEP_DAYS = 30;
+const PRUNE_EVERY_MS = 3_600_000;
+
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Sessions');
+  private pruner: NodeJS.Timeout | null = null;
+
   constructor(
+    private readonly db: DataSource,
     private readonly jwt: JwtService,
     private readonly resolver: PrincipalResolver,
     private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    this.pruner = setInterval(() => {
+      this.prune().catch((e: unknown) => this.logger.warn(`session pruning failed: ${String(e)}`));
+    }, PRUNE_EVERY_MS);
+    this.pruner.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.pruner) clearInterval(this.pruner);
+  }
+
+  /**
+   * Deletes sessions that ended or expired more than SESSION_KEEP_DAYS ago (idempotent, so
+   * every instance may run it). Returns how many were deleted.
+   */
+  async prune(): Promise<number> {
+    const res: unknown = await this.db.query(
+      `DELETE FROM user_sessions
+        WHERE revoked_at < now() - $1 * interval '1 day'
+           OR expires_at < now() - $1 * interval '1 day'
+        RETURNING id`,
+      [SESSION_KEEP_DAYS],
+    );
+    return returnedRows(res).length;
+  }
 
   /** Opens a session for the user and returns its first token pair. */
   async open(
