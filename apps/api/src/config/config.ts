@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { passwordProblem } from '../modules/auth/password-policy.js';
 
 /**
  * The only place that reads `process.env`. Everything else receives an `AppConfig`.
@@ -43,7 +44,13 @@ const EnvSchema = z.object({
   ACCESS_TOKEN_TTL: duration.default(parseDuration('15m')),
   REFRESH_TOKEN_TTL: duration.default(parseDuration('7d')),
   ADMIN_EMAIL: z.email().optional(),
-  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  ADMIN_PASSWORD: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = passwordProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   /** Fastify trustProxy: false, true, a hop count or a comma-separated list of addresses/CIDRs. */
   TRUST_PROXY: z.string().default('false'),
   /** Comma-separated origins allowed by CORS; empty means CORS is off. */

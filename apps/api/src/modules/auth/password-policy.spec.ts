@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../config/config.js';
 import { passwordProblem } from './password-policy.js';
 import { COMMON_PASSWORDS } from './common-passwords.js';
 
@@ -57,5 +61,20 @@ describe('password policy', () => {
     expect(passwordProblem('jane.doe@example.com', 'jane.doe@example.com')).toMatch(/email/);
     expect(passwordProblem('Jane.Doe1', 'jane.doe@example.com')).toMatch(/email/);
     expect(passwordProblem('jane.doe is my friend', 'jane.doe@example.com')).toBeNull();
+  });
+});
+
+describe('ADMIN_PASSWORD at configuration load', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'am-cfg-'));
+  it('stops with one line naming the variable when the policy refuses it', () => {
+    expect(() => loadConfig({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'Password123!' })).toThrow(
+      /^Invalid configuration: ADMIN_PASSWORD .*common/,
+    );
+    expect(() => loadConfig({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'short' })).toThrow(
+      'Invalid configuration: ADMIN_PASSWORD must be at least 8 characters',
+    );
+    expect(
+      loadConfig({ DATA_DIR: dataDir, ADMIN_PASSWORD: 'Correct-Horse-Battery-9' }).ADMIN_PASSWORD,
+    ).toBe('Correct-Horse-Battery-9');
   });
 });
