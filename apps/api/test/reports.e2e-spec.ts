@@ -30,10 +30,10 @@ describe('reports (real PostgreSQL over HTTP)', () => {
   const at = (h: number) => new Date(T0 + h * H).toISOString();
   const period = `from=${encodeURIComponent(at(0))}&to=${encodeURIComponent(at(10))}`;
 
-  async function register(name: string): Promise<string> {
+  async function register(name: string, environment: string, region: string): Promise<string> {
     const r = await http.post<{ id: string }>(
       '/api/v2/agents/register',
-      { name, type: 'llm_agent', host: 'h' },
+      { name, type: 'llm_agent', host: 'h', environment, metadata: { region } },
       { token: admin },
     );
     expect(r.status).toBe(201);
@@ -83,8 +83,8 @@ describe('reports (real PostgreSQL over HTTP)', () => {
     http = client(t.baseUrl);
     admin = await createApiKey(t, ['admin']);
     reader = await createApiKey(t, ['read']);
-    a = await register('agent-a');
-    b = await register('agent-b');
+    a = await register('agent-a', 'production', 'eu-west-1');
+    b = await register('agent-b', 'staging', 'us-east-1');
     await history(a, [
       [-1, 'online'],
       [6, 'offline'],
@@ -186,6 +186,17 @@ describe('reports (real PostgreSQL over HTTP)', () => {
     });
     expect(ids.body.agents.map((x) => x.name)).toEqual(['agent-b']);
     expect(ids.body.groups).toEqual([]);
+    const eu = await http.get<Report>(`/api/v2/reports/generate?${period}&region=eu-west-1`, {
+      token: reader,
+    });
+    expect(eu.body.agents.map((x) => x.name)).toEqual(['agent-a']);
+    expect(eu.body.scope.label).toBe('All agents (region eu-west-1)');
+    const staging = await http.get<Report>(
+      `/api/v2/reports/generate?${period}&environment=staging&scope=${a},${b}`,
+      { token: reader },
+    );
+    expect(staging.body.agents.map((x) => x.name)).toEqual(['agent-b']);
+    expect(staging.body.fleet.availabilityPct).toBe(50);
   });
 
   it('CSV: every value equals the JSON report', async () => {

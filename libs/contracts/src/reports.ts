@@ -49,6 +49,10 @@ export const GenerateReportQuerySchema = z
     to: z.iso.datetime({ offset: true }).optional(),
     format: z.enum(REPORT_FORMATS).default('json'),
     scope: ReportScopeSchema,
+    /** Only agents of this environment. */
+    environment: z.string().trim().min(1).max(64).optional(),
+    /** Only agents whose `metadata.region` is this. */
+    region: z.string().trim().min(1).max(64).optional(),
   })
   .transform((q, ctx) => {
     const to = q.to ? new Date(q.to) : new Date();
@@ -65,7 +69,14 @@ export const GenerateReportQuerySchema = z
       });
       return z.NEVER;
     }
-    return { from: from.toISOString(), to: to.toISOString(), format: q.format, scope: q.scope };
+    return {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      format: q.format,
+      scope: q.scope,
+      environment: q.environment,
+      region: q.region,
+    };
   });
 export type GenerateReportQuery = z.output<typeof GenerateReportQuerySchema>;
 
@@ -121,7 +132,7 @@ export interface Report {
   generatedAt: string;
   from: string;
   to: string;
-  scope: ReportScope & { label: string };
+  scope: ReportScope & { label: string; environment?: string; region?: string };
   fleet: AvailabilitySummary & { agentCount: number; alerts: AlertSummary };
   agents: ReportAgentRow[];
   groups: ReportGroupRow[];

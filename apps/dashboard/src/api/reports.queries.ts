@@ -11,6 +11,8 @@ export interface ReportParams {
   to: string;
   /** `all`, `group:<id>` or comma-separated agent ids. */
   scope: string;
+  environment?: string;
+  region?: string;
 }
 
 export const reportsQueries = {

@@ -86,7 +86,7 @@ export class ReportsService {
 
   async generate(q: GenerateReportQuery): Promise<Report> {
     const notes: string[] = [];
-    const { agents, label } = await this.scopeAgents(q.scope);
+    const { agents, label } = await this.scopeAgents(q.scope, q.environment, q.region);
     const ids = agents.map((a) => a.id);
     const now = new Date();
     // The future is not observed: availability stops at now.
@@ -164,7 +164,12 @@ export class ReportsService {
       generatedAt: now.toISOString(),
       from: q.from,
       to: q.to,
-      scope: { ...q.scope, label },
+      scope: {
+        ...q.scope,
+        label,
+        ...(q.environment ? { environment: q.environment } : {}),
+        ...(q.region ? { region: q.region } : {}),
+      },
       fleet: {
         agentCount: ids.length,
         ...availability(online, observed),
@@ -178,31 +183,48 @@ export class ReportsService {
     };
   }
 
-  private async scopeAgents(scope: ReportScope): Promise<{ agents: AgentRow[]; label: string }> {
-    const cols = `id, name, type, environment`;
-    if (scope.kind === 'all') {
-      const agents: AgentRow[] = await this.db.query(
-        `SELECT ${cols} FROM agents WHERE deleted_at IS NULL ORDER BY name, id`,
+  private async scopeAgents(
+    scope: ReportScope,
+    environment?: string,
+    region?: string,
+  ): Promise<{ agents: AgentRow[]; label: string }> {
+    // Regions and environments narrow any scope (metadata.region, the environment column).
+    const params: unknown[] = [];
+    const where = ['deleted_at IS NULL'];
+    if (environment) where.push(`environment = $${params.push(environment)}`);
+    if (region) where.push(`metadata->>'region' = $${params.push(region)}`);
+    const suffix = [environment && `environment ${environment}`, region && `region ${region}`]
+      .filter(Boolean)
+      .join(', ');
+    const withSuffix = (label: string) => (suffix ? `${label} (${suffix})` : label);
+    const select = async (extra?: string, ids?: string[]): Promise<AgentRow[]> => {
+      const p = [...params];
+      const w = [...where];
+      if (ids) w.push(`id = ANY($${p.push(ids)}::uuid[])`);
+      if (extra) w.push(extra);
+      return this.db.query(
+        `SELECT id, name, type, environment FROM agents WHERE ${w.join(' AND ')} ORDER BY name, id`,
+        p,
       );
-      return { agents, label: 'All agents' };
-    }
+    };
+    if (scope.kind === 'all') return { agents: await select(), label: withSuffix('All agents') };
     if (scope.kind === 'group') {
       const g = await this.groups.get(scope.groupId);
-      const ids = await this.groups.memberIds(g.id);
-      const agents: AgentRow[] = await this.db.query(
-        `SELECT ${cols} FROM agents WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY name, id`,
-        [ids],
-      );
-      return { agents, label: `Group ${g.name}` };
+      const agents = await select(undefined, await this.groups.memberIds(g.id));
+      return { agents, label: withSuffix(`Group ${g.name}`) };
     }
-    const agents: AgentRow[] = await this.db.query(
-      `SELECT ${cols} FROM agents WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY name, id`,
+    const known: Array<{ id: string }> = await this.db.query(
+      `SELECT id FROM agents WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`,
       [scope.agentIds],
     );
-    const found = new Set(agents.map((a) => a.id));
+    const found = new Set(known.map((a) => a.id));
     const missing = scope.agentIds.filter((id) => !found.has(id));
     if (missing.length) throw notFound('Agent', missing[0]);
-    return { agents, label: `${agents.length} agent${agents.length === 1 ? '' : 's'}` };
+    const agents = await select(undefined, scope.agentIds);
+    return {
+      agents,
+      label: withSuffix(`${agents.length} agent${agents.length === 1 ? '' : 's'}`),
+    };
   }
 
   /**

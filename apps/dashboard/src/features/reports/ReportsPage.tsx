@@ -198,6 +198,8 @@ export default function ReportsPage() {
   const [from, setFrom] = useState(toLocal(new Date(now.getTime() - 7 * 86_400_000)));
   const [to, setTo] = useState(toLocal(now));
   const [scope, setScope] = useState('all');
+  const [environment, setEnvironment] = useState('');
+  const [region, setRegion] = useState('');
   const [params, setParams] = useState<ReportParams | null>(null);
   const [downloadError, setDownloadError] = useState<string | null>(null);
   const [busy, setBusy] = useState<ReportFormat | null>(null);
@@ -211,6 +213,8 @@ export default function ReportsPage() {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     scope,
+    environment: environment.trim() || undefined,
+    region: region.trim() || undefined,
   });
   const download = async (format: ReportFormat) => {
     setDownloadError(null);
@@ -267,6 +271,20 @@ export default function ReportsPage() {
               </MenuItem>
             ))}
           </TextField>
+          <TextField
+            label="Environment"
+            size="small"
+            value={environment}
+            onChange={(e) => setEnvironment(e.target.value)}
+            sx={{ maxWidth: 150 }}
+          />
+          <TextField
+            label="Region"
+            size="small"
+            value={region}
+            onChange={(e) => setRegion(e.target.value)}
+            sx={{ maxWidth: 150 }}
+          />
           <Button variant="contained" onClick={() => setParams(current())}>
             Preview
           </Button>
