@@ -98,6 +98,8 @@ describe('parseLineProtocol', () => {
     ['m,t v=1', 'bad tag'],
     ['m,t= v=1', 'empty value'],
     ['m v=1x', 'is not a number'],
+    ['m v=0x10', 'is not a number'],
+    ['m v=-', 'is not a number'],
     ['m v=-1u', 'negative'],
     ['m v=1.5i', 'bad integer'],
     ['m v=NaN', 'not a number'],

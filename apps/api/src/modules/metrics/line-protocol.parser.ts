@@ -54,8 +54,6 @@ const BOOLS: Record<string, number> = {
   FALSE: 0,
 };
 
-const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 /** Converts a timestamp of the given precision to epoch microseconds. */
 function toMicros(raw: string, precision: Precision): number | null {
   if (!/^-?\d+$/.test(raw)) return null;
@@ -237,10 +235,19 @@ function fieldValue(raw: string): number | string {
     if (last === 117 && digits.startsWith('-')) return `unsigned integer "${raw}" is negative`;
     return Number(digits);
   }
+  const c0 = raw.charCodeAt(0);
+  // Digits, sign or dot: a float. Number() is the fast path; it also reads 0x/0b/0o and
+  // surrounding whitespace, which line protocol does not allow, so those are refused first.
+  if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
+    const c1 = raw.length > 1 ? raw.charCodeAt(1) | 32 : 0;
+    if (!(c0 === 48 && (c1 === 120 || c1 === 98 || c1 === 111))) {
+      const n = +raw;
+      if (Number.isFinite(n)) return n;
+      if (n === Infinity || n === -Infinity) return `"${raw.slice(0, 40)}" is not a finite number`;
+    }
+    return `"${raw.slice(0, 40)}" is not a number`;
+  }
   const b = BOOLS[raw];
   if (b !== undefined) return b;
-  if (!NUMBER_RE.test(raw)) return `"${raw.slice(0, 40)}" is not a number`;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) return `"${raw.slice(0, 40)}" is not a finite number`;
-  return n;
+  return `"${raw.slice(0, 40)}" is not a number`;
 }

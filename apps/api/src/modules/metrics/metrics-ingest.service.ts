@@ -94,6 +94,14 @@ export class MetricsIngestService {
     const maxUs = (nowMs + FUTURE_LIMIT_MS) * 1000;
     const refs: string[] = [];
     const pointRefs: Array<string | null> = [];
+    // Names repeat on every line: each distinct one is checked once.
+    const okNames = new Set<string>();
+    const okName = (n: string) => {
+      if (okNames.has(n)) return true;
+      if (!NAME_PART.test(n)) return false;
+      okNames.add(n);
+      return true;
+    };
     for (const p of parsed.points) {
       let ref: string | null = null;
       for (const t of AGENT_TAGS) {
@@ -120,21 +128,21 @@ export class MetricsIngestService {
           line: p.line,
           message: 'timestamp is older than the raw retention',
         });
-      if (!NAME_PART.test(p.measurement)) {
+      if (!okName(p.measurement)) {
         this.pushError(errors, {
           line: p.line,
           message: `measurement "${p.measurement.slice(0, 60)}": use letters, digits, _ : -`,
         });
       }
       for (const [f] of p.fields) {
-        if (!NAME_PART.test(f))
+        if (!okName(f))
           this.pushError(errors, {
             line: p.line,
             message: `field "${f.slice(0, 60)}": use letters, digits, _ : -`,
           });
       }
       for (const [k] of p.tags) {
-        if (!AGENT_TAGS.includes(k) && !NAME_PART.test(k)) {
+        if (!AGENT_TAGS.includes(k) && !okName(k)) {
           this.pushError(errors, {
             line: p.line,
             message: `tag key "${k.slice(0, 60)}": use letters, digits, _ : -`,
