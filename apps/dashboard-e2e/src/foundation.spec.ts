@@ -107,6 +107,8 @@ test('admin manages users, keys and audit; a viewer sees no admin pages', async 
     const action = page.getByLabel('Action contains');
 
     await action.fill('user.create');
+    // Filters live in the URL, so the filtered view can be bookmarked.
+    await expect(page).toHaveURL(/[?&]action=user\.create/);
     const userRow = page.locator('[data-testid="audit-row"][data-action="user.create"]').first();
     await expect(userRow).toBeVisible();
     await expect(

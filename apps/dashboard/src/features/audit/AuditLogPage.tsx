@@ -1,4 +1,5 @@
 import { Fragment, useDeferredValue, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
@@ -24,7 +25,7 @@ import KeyboardArrowRight from '@mui/icons-material/KeyboardArrowRight';
 import HistoryOutlined from '@mui/icons-material/HistoryOutlined';
 import Refresh from '@mui/icons-material/Refresh';
 import FilterAltOff from '@mui/icons-material/FilterAltOff';
-import type { AuditLogEntry, AuditOutcome } from '@agent-monitor/contracts';
+import { AUDIT_OUTCOMES, type AuditLogEntry, type AuditOutcome } from '@agent-monitor/contracts';
 import { auditQueries } from '../../api/audit.queries';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorAlert } from '../../components/ErrorAlert';
@@ -48,6 +49,16 @@ export function localToIso(v: string): string | undefined {
   if (!v) return undefined;
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+function filtersFrom(params: URLSearchParams): Filters {
+  return {
+    action: params.get('action') ?? '',
+    resourceType: params.get('resourceType') ?? '',
+    outcome: AUDIT_OUTCOMES.find((o) => o === params.get('outcome')) ?? '',
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? '',
+  };
 }
 
 const ACTOR_LABEL: Record<AuditLogEntry['actorType'], string> = {
@@ -124,11 +135,30 @@ function Details({ e }: { e: AuditLogEntry }) {
 }
 
 export default function AuditLogPage() {
-  const [filters, setFilters] = useState<Filters>(EMPTY);
-  const [page, setPage] = useState(0);
+  // Filters and page live in the URL, so a filtered view can be bookmarked and shared
+  // (e.g. /admin/audit?outcome=failure&action=auth.login).
+  const [params, setParams] = useSearchParams();
+  const filters = filtersFrom(params);
+  const page = Math.max(0, Number(params.get('page') ?? 1) - 1) || 0;
+  const update = (next: Partial<Filters> & { page?: number }) => {
+    setParams(
+      (cur) => {
+        const out = new URLSearchParams(cur);
+        for (const [k, v] of Object.entries(next)) {
+          if (v === '' || v === undefined || (k === 'page' && v === 0)) out.delete(k);
+          else out.set(k, k === 'page' ? String(Number(v) + 1) : String(v));
+        }
+        return out;
+      },
+      { replace: true },
+    );
+  };
+  const setFilters = (f: Filters) => update({ ...f, page: 0 });
+  const setPage = (p: number) => update({ page: p });
   const [limit, setLimit] = useState(50);
   const [open, setOpen] = useState<Set<string>>(new Set());
-  const f = useDeferredValue(filters);
+  // Typing stays responsive: the query follows the URL a moment later (a string, so stable).
+  const f = filtersFrom(new URLSearchParams(useDeferredValue(params.toString())));
 
   const list = useQuery(
     auditQueries.list({
@@ -144,8 +174,7 @@ export default function AuditLogPage() {
   const rows = list.data?.items ?? [];
   const filtered = Object.values(filters).some((v) => v !== '');
   const set = <K extends keyof Filters>(k: K, v: Filters[K]) => {
-    setFilters((cur) => ({ ...cur, [k]: v }));
-    setPage(0);
+    update({ [k]: v, page: 0 });
   };
   const toggle = (id: string) =>
     setOpen((cur) => {
@@ -232,7 +261,6 @@ export default function AuditLogPage() {
               startIcon={<FilterAltOff />}
               onClick={() => {
                 setFilters(EMPTY);
-                setPage(0);
               }}
             >
               Clear
