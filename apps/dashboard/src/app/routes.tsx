@@ -10,6 +10,7 @@ import WorkspacesOutlined from '@mui/icons-material/WorkspacesOutlined';
 import AccountTreeOutlined from '@mui/icons-material/AccountTreeOutlined';
 import ShowChartOutlined from '@mui/icons-material/ShowChartOutlined';
 import DnsOutlined from '@mui/icons-material/DnsOutlined';
+import MonitorHeartOutlined from '@mui/icons-material/MonitorHeartOutlined';
 
 /**
  * THE route + navigation registry. A feature adds ONE entry here:
@@ -61,6 +62,12 @@ export function page(load: () => Promise<{ default: ComponentType }>): ReactElem
 }
 
 export const appRoutes: AppRoute[] = [
+  {
+    path: '/system',
+    element: page(() => import('../features/system/SystemHealthPage')),
+    minRole: 'operator',
+    nav: { label: 'System health', icon: <MonitorHeartOutlined />, section: 'admin', order: 40 },
+  },
   {
     path: '/agents',
     element: page(() => import('../features/agents/AgentsPage')),
