@@ -128,6 +128,20 @@ describe('API keys (real PostgreSQL over HTTP)', () => {
     );
   });
 
+  it('refuses a revoked agent key at once even when a request re-cached it before the commit', async () => {
+    const keys = t.app.get(ApiKeysService);
+    const ds = t.app.get(DataSource);
+    const agentId = randomUUID();
+    const old = await ds.transaction((m) => keys.issueAgentKey(m, agentId, 'racer'));
+    const asOld = { headers: { 'x-api-key': old.key } };
+    await ds.transaction(async (m) => {
+      await keys.revokeAgentKeys(m, agentId);
+      // Not committed yet: this request sees the key live and caches it.
+      expect((await http.get('/api/v2/api-keys', asOld)).status).toBe(403);
+    });
+    expect((await http.get('/api/v2/api-keys', asOld)).status).toBe(401);
+  });
+
   it('refuses bad input and writes nothing', async () => {
     const before = await t.sql<{ n: string }>(`SELECT count(*) AS n FROM api_keys`);
     const bad: unknown[] = [

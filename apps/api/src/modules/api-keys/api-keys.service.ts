@@ -152,7 +152,8 @@ export class ApiKeysService {
       [agentId],
     );
     const ids = returnedRows<{ id: string }>(rows).map((r) => r.id);
-    // Forgotten now and again after commit would be ideal; a 5 s cache bound is the fallback.
+    // Forgotten before the commit; the resolver re-checks forgotten keys for a while, so a
+    // request racing this transaction cannot keep the old key alive in its cache.
     for (const id of ids) this.resolver.forgetApiKey(id);
     return ids;
   }

@@ -41,6 +41,8 @@ export class PrincipalResolver implements BeforeApplicationShutdown {
   private readonly sessions = new Map<string, Cached<UserPrincipal>>();
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<unknown>>();
+  /** keyId → until when cached copies are not trusted (see forgetApiKey). */
+  private readonly forgottenKeys = new Map<string, number>();
 
   constructor(
     private readonly jwt: JwtService,
@@ -86,7 +88,8 @@ export class PrincipalResolver implements BeforeApplicationShutdown {
     const hash = hashApiKey(key);
     const now = Date.now();
     let hit = this.keys.get(hash);
-    if (!hit || hit.until < now) {
+    const suspect = hit?.value ? (this.forgottenKeys.get(hit.value.keyId) ?? 0) > now : false;
+    if (!hit || hit.until < now || suspect) {
       const rows: Array<{
         id: string;
         name: string;
@@ -128,6 +131,13 @@ export class PrincipalResolver implements BeforeApplicationShutdown {
   /** Drop cached credentials after a revoke, a role change, a disable or a logout. */
   forgetApiKey(keyId: string): void {
     for (const [h, c] of this.keys) if (c.value?.keyId === keyId) this.keys.delete(h);
+    // A revoke inside a transaction is forgotten before it commits; a request racing it can
+    // re-cache the old row. For a while, cached copies of this key are re-checked every time.
+    const now = Date.now();
+    this.forgottenKeys.set(keyId, now + KEY_CACHE_MS * 2);
+    if (this.forgottenKeys.size > 1_000) {
+      for (const [id, until] of this.forgottenKeys) if (until <= now) this.forgottenKeys.delete(id);
+    }
   }
 
   forgetSession(sessionId: string): void {
