@@ -1,4 +1,11 @@
 import { gzipSync } from 'node:zlib';
+import { io, type Socket } from 'socket.io-client';
+import {
+  DASHBOARD_NAMESPACE,
+  type ClientToServerEvents,
+  type NewMetricsDataEvent,
+  type ServerToClientEvents,
+} from '@agent-monitor/contracts';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import type { IngestResult, RegisterAgentResponse } from '@agent-monitor/contracts';
 import { InternalEvent, type InternalEventPayloads } from '../src/common/events.js';
@@ -432,6 +439,47 @@ describe('metrics ingest (real PostgreSQL over HTTP)', () => {
         (v) => v.name === 'client_test.value{model=x}',
       );
       expect(vals.map((v) => v.v)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+  });
+
+  describe('live new_metrics_data', () => {
+    it('reaches sockets in the agent room at most once per second, carrying the latest values', async () => {
+      const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(
+        t.baseUrl + DASHBOARD_NAMESPACE,
+        {
+          auth: { token: viewer.token },
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+        },
+      );
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once('connect', () => resolve());
+          s.once('connect_error', reject);
+        });
+        expect((await s.emitWithAck('join_agent', { agentId: a2.id })).ok).toBe(true);
+        await new Promise((r) => setTimeout(r, 1100)); // past any earlier event's throttle window
+        const got: Array<{ at: number; e: NewMetricsDataEvent }> = [];
+        s.on('new_metrics_data', (e) => got.push({ at: Date.now(), e }));
+        const base = Date.now() - 10_000;
+        for (let i = 0; i < 5; i++) {
+          const r = await http.post(
+            `/api/v2/agents/${a2.id}/metrics`,
+            { timestamp: base + i, metrics: { live_metric: i } },
+            bearer(a2.agentKey),
+          );
+          expect(r.status).toBe(200);
+        }
+        await new Promise((r) => setTimeout(r, 1500));
+        // First sample at once, the rest merged into one trailing event a second later.
+        expect(got.length).toBe(2);
+        expect(got[0].e).toMatchObject({ agentId: a2.id, values: { live_metric: 0 } });
+        expect(got[1].e.values.live_metric).toBe(4);
+        expect(got[1].at - got[0].at).toBeGreaterThanOrEqual(900);
+      } finally {
+        s.disconnect();
+      }
     });
   });
 });
