@@ -62,7 +62,7 @@ function CodeBlock({ code }: { code: string }) {
           fontFamily: MONO_FONT,
           fontSize: 12.5,
           whiteSpace: 'pre-wrap',
-          wordBreak: 'break-all',
+          overflowWrap: 'anywhere',
         }}
       >
         {code}
