@@ -125,6 +125,33 @@ describe('reports (real PostgreSQL over HTTP)', () => {
       },
       { token: admin },
     );
+    // Metrics in the period: cpu 10, 20, 30, 40 (avg 25, p95 38.5, max 40); LLM usage per model.
+    for (const [i, cpu] of [10, 20, 30, 40].entries()) {
+      const r = await http.post(
+        `/api/v2/agents/${a}/metrics`,
+        {
+          timestamp: at(1 + i),
+          metrics: {
+            cpu_usage: cpu,
+            'ai_metrics.tokens{model=gpt-4}': 1000 + i,
+            'ai_metrics.cost{model=gpt-4}': 0.25,
+          },
+        },
+        { token: admin },
+      );
+      expect(r.status).toBeLessThan(300);
+    }
+    await http.post(
+      `/api/v2/agents/${b}/metrics`,
+      { timestamp: at(2), metrics: { 'ai_metrics.tokens{model=llama}': 500, cpu_usage: 99 } },
+      { token: admin },
+    );
+    // Outside the period: not counted.
+    await http.post(
+      `/api/v2/agents/${a}/metrics`,
+      { timestamp: at(12), metrics: { cpu_usage: 1000 } },
+      { token: admin },
+    );
     const g = await http.post<{ id: string }>(
       '/api/v2/agent-groups',
       { name: 'only-a', agentIds: [a] },
@@ -164,6 +191,18 @@ describe('reports (real PostgreSQL over HTTP)', () => {
       availabilityPct: 65,
       alerts: { total: 3, mttaSec: 600, mttrSec: 1200 },
     });
+    expect(r.body.metrics.find((m) => m.metric === 'cpu_usage')).toEqual({
+      metric: 'cpu_usage',
+      samples: 5,
+      avg: 39.8,
+      p95: 87.2,
+      max: 99,
+    });
+    expect(r.body.llm).toEqual([
+      { model: 'gpt-4', tokens: 4006, cost: 1 },
+      { model: 'llama', tokens: 500, cost: 0 },
+    ]);
+    expect(r.body.notes).toEqual([]);
     expect(r.body.groups).toEqual([
       expect.objectContaining({
         name: 'only-a',
@@ -186,6 +225,16 @@ describe('reports (real PostgreSQL over HTTP)', () => {
     });
     expect(ids.body.agents.map((x) => x.name)).toEqual(['agent-b']);
     expect(ids.body.groups).toEqual([]);
+    expect(ids.body.metrics.find((m) => m.metric === 'cpu_usage')).toMatchObject({
+      samples: 1,
+      avg: 99,
+    });
+    expect(g.body.metrics.find((m) => m.metric === 'cpu_usage')).toMatchObject({
+      samples: 4,
+      avg: 25,
+      p95: 38.5,
+      max: 40,
+    });
     const eu = await http.get<Report>(`/api/v2/reports/generate?${period}&region=eu-west-1`, {
       token: reader,
     });
@@ -215,6 +264,10 @@ describe('reports (real PostgreSQL over HTTP)', () => {
     expect(rows[0]).toEqual(['section', 'subject_id', 'subject', 'measure', 'value']);
     const value = (section: string, id: string, measure: string) =>
       rows.find((x) => x[0] === section && x[1] === id && x[3] === measure)?.[4];
+    const cpuP95 = rows.find((x) => x[0] === 'metric' && x[2] === 'cpu_usage' && x[3] === 'p95');
+    expect(cpuP95?.[4]).toBe('87.2');
+    const gptTokens = rows.find((x) => x[0] === 'llm' && x[2] === 'gpt-4' && x[3] === 'tokens');
+    expect(gptTokens?.[4]).toBe('4006');
     for (const ag of json.agents) {
       expect(value('agent', ag.agentId, 'availability_pct')).toBe(String(ag.availabilityPct));
       expect(value('agent', ag.agentId, 'alerts_total')).toBe(String(ag.alerts.total));

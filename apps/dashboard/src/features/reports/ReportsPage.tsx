@@ -188,6 +188,28 @@ function ReportView({ r }: { r: Report }) {
           </Table>
         </Section>
       )}
+      {r.llm.length > 0 && (
+        <Section title="LLM usage">
+          <Table size="small" aria-label="LLM usage">
+            <TableHead>
+              <TableRow>
+                <TableCell>Model</TableCell>
+                <TableCell align="right">Tokens</TableCell>
+                <TableCell align="right">Cost (USD)</TableCell>
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              {r.llm.map((l) => (
+                <TableRow key={l.model}>
+                  <TableCell>{l.model}</TableCell>
+                  <TableCell align="right">{l.tokens.toLocaleString()}</TableCell>
+                  <TableCell align="right">{l.cost.toFixed(4)}</TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </Section>
+      )}
     </Stack>
   );
 }
