@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import {
   ListAgentsQuerySchema,
   type AgentStatus,
@@ -21,6 +21,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentsService } from '../agents/agents.service.js';
 import { MaintenanceService } from '../maintenance/maintenance.service.js';
 import { DeliveryService, type OutboxEntry } from '../notifications/delivery.service.js';
+import { PriorityDb, type SqlRunner } from '../notifications/priority-db.js';
 import { sqlRows } from '../notifications/sql.js';
 import {
   conditionMetrics,
@@ -122,6 +123,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly rulesService: RulesService,
     private readonly delivery: DeliveryService,
     private readonly maintenance: MaintenanceService,
+    private readonly fast: PriorityDb,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly realtime?: RealtimePublisher,
     @Optional() private readonly agentsService?: AgentsService,
@@ -463,7 +465,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const at = new Date(now);
     const summary = this.summary(r, a, res);
     const suppressed = firing && this.isSuppressed(r.id, a.id, now);
-    const result = await this.db.transaction(async (m) => {
+    const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `INSERT INTO alert_instances (rule_id, agent_id, agent_name, label_key, labels, severity, state, value, threshold,
@@ -517,7 +519,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const at = new Date(now);
     const summary = this.summary(r, a, res);
     const suppressed = this.isSuppressed(r.id, a.id, now);
-    const result = await this.db.transaction(async (m) => {
+    const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `UPDATE alert_instances SET state = 'firing', fired_at = $3, value = $4, summary = $5,
@@ -552,7 +554,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         await sqlRows<RuleRow>(this.db, `SELECT * FROM alert_rules WHERE id = $1`, [inst.rule_id])
       )[0];
     const k = key(inst.rule_id, inst.agent_id);
-    const result = await this.db.transaction(async (m) => {
+    const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `UPDATE alert_instances SET state = 'resolved', resolved_at = now(), resolved_by = $3,
@@ -624,7 +626,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async history(
-    m: EntityManager,
+    m: SqlRunner,
     alertId: string,
     type: string,
     by: string | null,
@@ -669,7 +671,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Outbox rows for a transition, inside its transaction. */
   private async notify(
-    m: EntityManager,
+    m: SqlRunner,
     rule: RuleRow,
     row: InstanceRow,
     event: 'firing' | 'resolved',
@@ -743,7 +745,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async setSuppressed(inst: InstanceRow, suppressed: boolean): Promise<void> {
-    const result = await this.db.transaction(async (m) => {
+    const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `UPDATE alert_instances SET suppressed = $3, version = version + 1

@@ -16,6 +16,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AuditService } from '../audit/audit.service.js';
 import { BlockedTargetError, checkHost, checkUrl } from './net-guard.js';
 import { SecretBox } from './secret-box.js';
+import type { SqlRunner } from './priority-db.js';
 import { sqlCount, sqlRows } from './sql.js';
 import type { ChannelSecrets, OpenChannel } from './senders.js';
 
@@ -273,10 +274,15 @@ export class ChannelsService {
   }
 
   /** The channel with secrets decrypted, for sending. Null when gone. */
-  async open(id: string): Promise<(OpenChannel & { enabled: boolean }) | null> {
-    const [r] = (await this.db.query(`SELECT * FROM notification_channels WHERE id = $1`, [
-      id,
-    ])) as ChannelRow[];
+  async open(
+    id: string,
+    runner: SqlRunner = this.db,
+  ): Promise<(OpenChannel & { enabled: boolean }) | null> {
+    const [r] = await sqlRows<ChannelRow>(
+      runner,
+      `SELECT * FROM notification_channels WHERE id = $1`,
+      [id],
+    );
     if (!r) return null;
     return {
       id: r.id,

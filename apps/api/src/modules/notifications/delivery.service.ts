@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type {
   AlertNotificationPayload,
   Delivery,
@@ -16,6 +16,7 @@ import type {
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { ChannelsService } from './channels.service.js';
 import { sendNotification, type SendOptions, type SendResult } from './senders.js';
+import { PriorityDb, type SqlRunner } from './priority-db.js';
 import { sqlRows } from './sql.js';
 
 interface OutboxRow {
@@ -82,6 +83,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     private readonly db: DataSource,
     private readonly channels: ChannelsService,
+    private readonly fast: PriorityDb,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -111,7 +113,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** Writes outbox rows inside the caller's transaction; returns the ids actually inserted. */
-  async enqueue(m: EntityManager, entries: OutboxEntry[]): Promise<string[]> {
+  async enqueue(m: SqlRunner, entries: OutboxEntry[]): Promise<string[]> {
     const ids: string[] = [];
     for (const e of entries) {
       if (e.group && e.group.windowSec > 0 && e.event === 'firing' && !e.suppressed) {
@@ -132,7 +134,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async insert(
-    m: EntityManager,
+    m: SqlRunner,
     e: OutboxEntry,
     event: string,
     status: DeliveryStatus,
@@ -163,7 +165,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
    * a transaction-scoped advisory lock so concurrent transitions agree on who leads.
    */
   private async enqueueGrouped(
-    m: EntityManager,
+    m: SqlRunner,
     e: OutboxEntry,
     g: { key: string; windowSec: number },
   ): Promise<string | null> {
@@ -230,7 +232,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   private async claimAndSend(id: string): Promise<void> {
     if (this.stopping) return;
     const [row] = await sqlRows<OutboxRow>(
-      this.db,
+      this.fast,
       `UPDATE notification_outbox
           SET status = 'sending', attempts = attempts + 1, locked_until = now() + ($2 || ' milliseconds')::interval
         WHERE id = $1 AND status = 'pending' AND next_attempt_at <= now()
@@ -271,7 +273,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async send(row: OutboxRow): Promise<void> {
-    const ch = await this.channels.open(row.channel_id);
+    const ch = await this.channels.open(row.channel_id, this.fast);
     let result: SendResult;
     if (!ch) {
       result = {
@@ -300,7 +302,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   private async record(row: OutboxRow, r: SendResult): Promise<void> {
     const max = this.config.NOTIFY_MAX_ATTEMPTS;
     let delay: number | null = null;
-    await this.db.transaction(async (m) => {
+    await this.fast.transaction(async (m) => {
       await m.query(
         `INSERT INTO notification_attempts (outbox_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5)`,
         [row.id, row.attempts, r.statusCode, r.error, r.durationMs],
