@@ -11,6 +11,7 @@ import AccountTreeOutlined from '@mui/icons-material/AccountTreeOutlined';
 import ShowChartOutlined from '@mui/icons-material/ShowChartOutlined';
 import DnsOutlined from '@mui/icons-material/DnsOutlined';
 import MonitorHeartOutlined from '@mui/icons-material/MonitorHeartOutlined';
+import NotificationsActiveOutlined from '@mui/icons-material/NotificationsActiveOutlined';
 
 /**
  * THE route + navigation registry. A feature adds ONE entry here:
@@ -62,6 +63,17 @@ export function page(load: () => Promise<{ default: ComponentType }>): ReactElem
 }
 
 export const appRoutes: AppRoute[] = [
+  {
+    path: '/alerts/*',
+    element: page(() => import('../features/alerts/AlertsSection')),
+    nav: {
+      label: 'Alerts',
+      icon: <NotificationsActiveOutlined />,
+      section: 'monitor',
+      order: 30,
+      to: '/alerts',
+    },
+  },
   {
     path: '/system',
     element: page(() => import('../features/system/SystemHealthPage')),

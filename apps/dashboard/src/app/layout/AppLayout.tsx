@@ -23,6 +23,7 @@ import { useAuth } from '../auth';
 import { NAV_SECTIONS, appRoutes, navMinRole, navTarget, type AppRoute } from '../routes';
 import { useThemeMode } from '../useThemeMode';
 import { Logo } from '../../components/Logo';
+import { AlertLiveToaster } from '../../features/alerts/AlertLiveToaster';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { ProfileMenu } from './ProfileMenu';
 
@@ -162,6 +163,7 @@ export function AppLayout() {
             </Typography>
           </Box>
           <Box sx={{ flex: 1 }} />
+          <AlertLiveToaster />
           <ConnectionIndicator />
           <ThemeToggle />
           <ProfileMenu />
