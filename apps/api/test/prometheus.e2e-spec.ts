@@ -64,6 +64,8 @@ describe('self-monitoring: /metrics, system health, watchdog', () => {
       'am_socket_connections',
       'am_ingest_in_flight',
       'am_rate_limited_requests_total',
+      'am_watchdog 1',
+      'am_socket_connections 0',
     ]) {
       expect(text).toContain(name);
     }

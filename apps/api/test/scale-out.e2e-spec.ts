@@ -97,5 +97,9 @@ describe('two API instances on one PostgreSQL + Redis behave as one', () => {
     }
     // Both instances publish their own health snapshots; each socket sees both publishers.
     for (const got of seen.values()) expect(got.size).toBe(2);
+    // Each instance counts its own dashboard sockets on /metrics.
+    for (const t of [a, b]) {
+      expect(await metricValue(t, /am_socket_connections (\d+)/)).toBe(1);
+    }
   });
 });

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
@@ -30,6 +31,7 @@ import {
 import { DomainException } from '../../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { PrincipalResolver } from '../auth/principal-resolver.service.js';
+import { MetricsRegistry } from '../system/metrics-registry.service.js';
 import { MemoryEventLog, RedisEventLog, type EventLog, type LoggedEvent } from './event-log.js';
 
 export interface SocketData {
@@ -71,6 +73,7 @@ export class RealtimeService
     private readonly adapterHost: HttpAdapterHost,
     private readonly resolver: PrincipalResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly metrics?: MetricsRegistry,
   ) {
     super();
   }
@@ -106,6 +109,8 @@ export class RealtimeService
     io.of('/').use((_s, next) => next(new Error('Use the /dashboard namespace')));
     this.io = io;
     this.nsp = nsp;
+    // `am_socket_connections` on /metrics and in system health snapshots.
+    this.metrics?.setSocketConnectionsSource(() => this.nsp?.sockets.size ?? 0);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

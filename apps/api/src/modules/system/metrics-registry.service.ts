@@ -119,10 +119,21 @@ export class MetricsRegistry implements OnModuleDestroy {
     },
   });
 
+  /**
+   * Always 1 while the server answers scrapes: alert on `absent(am_watchdog)`, or route an
+   * always-firing `am_watchdog == 1` rule to a dead man's switch (Alertmanager's Watchdog).
+   */
+  readonly watchdog = new Gauge({
+    name: 'am_watchdog',
+    help: 'Always 1; for dead-man-switch alerting on the monitor itself.',
+    registers: [this.registry],
+  });
+
   private socketSource: (() => number) | null = null;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    this.watchdog.set(1);
     // Gauges named `_total` fail `promtool check metrics`; the same figures stay available
     // per type as nodejs_active_handles / _requests / _resources.
     for (const name of [
