@@ -143,7 +143,13 @@ async function serveDashboard(app: NestFastifyApplication, config: AppConfig): P
       prefix: '/',
       wildcard: false,
       index: ['index.html'],
-      maxAge: '1h',
+      // Hashed assets are immutable; the shell must be revalidated so an upgrade never leaves
+      // a browser on an index.html pointing at assets that no longer exist.
+      maxAge: '1y',
+      immutable: true,
+      setHeaders: (res, filePath) => {
+        if (filePath.endsWith('.html')) void res.header('cache-control', 'no-cache');
+      },
     });
   }
   // Unmatched paths: client-side routes (/agents/…) get the app shell; anything under the API
