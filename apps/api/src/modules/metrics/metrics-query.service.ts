@@ -51,6 +51,9 @@ const ROLLUP_AGG: Record<Exclude<MetricAgg, 'p95'>, string> = {
   last: '(array_agg(r.last ORDER BY r.last_ts DESC))[1]',
 };
 
+/** How long a looked-up agent is trusted to exist (a deleted one 404s within this). */
+const AGENT_CACHE_MS = 10_000;
+
 function toMs(v: number | string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   return typeof v === 'number' ? v : Date.parse(v);
@@ -86,8 +89,19 @@ export class MetricsQueryService {
     return p;
   }
 
-  async historical(agentId: string, q: HistoricalQuery): Promise<HistoricalSeries> {
+  /** Agents seen to exist recently: a chart refresh costs one query, not two. */
+  private readonly knownAgents = new Map<string, number>();
+
+  private async requireAgent(agentId: string): Promise<void> {
+    const now = Date.now();
+    if ((this.knownAgents.get(agentId) ?? 0) > now) return;
     if (!(await this.agents.findByIds([agentId])).length) throw notFound('Agent', agentId);
+    if (this.knownAgents.size > 50_000) this.knownAgents.clear();
+    this.knownAgents.set(agentId, now + AGENT_CACHE_MS);
+  }
+
+  async historical(agentId: string, q: HistoricalQuery): Promise<HistoricalSeries> {
+    await this.requireAgent(agentId);
     const name = this.parseName(q.metric);
     const now = Date.now();
     const toMsV = toMs(q.to, now);
@@ -253,7 +267,7 @@ export class MetricsQueryService {
   }
 
   async seriesOf(agentId: string): Promise<AgentSeriesList> {
-    if (!(await this.agents.findByIds([agentId])).length) throw notFound('Agent', agentId);
+    await this.requireAgent(agentId);
     const [sets, latest] = await Promise.all([
       this.store.setsOfAgent(agentId),
       this.latest.latestWithTime([agentId]),
