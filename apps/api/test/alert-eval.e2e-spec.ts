@@ -459,6 +459,80 @@ describe('alert rules and evaluation', () => {
     expect(hist.body.total).toBe(1);
   });
 
+  it('backtests a rule draft over stored samples and sends a test notification', async () => {
+    const reg = await http.post<{ id: string; agentKey: string }>(
+      '/api/v2/agents/register',
+      { name: `bt-${Date.now()}`, type: 'web_server', host: 'bt' },
+      { headers: admin },
+    );
+    expect(reg.status).toBe(201);
+    const now = Date.now();
+    // 20 minutes of one sample a minute: above 90 from minute 5 to 9, then below.
+    for (let i = 20; i >= 1; i--) {
+      const v = i <= 15 && i >= 11 ? 95 : 20;
+      const r = await http.post(
+        `/api/v2/agents/${reg.body.id}/metrics`,
+        { timestamp: now - i * 60_000, metrics: { bt_cpu: v } },
+        { headers: { authorization: `Bearer ${reg.body.agentKey}` } },
+      );
+      expect(r.status).toBe(200);
+    }
+    const rx = await receiver();
+    try {
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'bt', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const r = await http.post<{
+        backtest: {
+          events: Array<{ agentId: string; firedAt: string; resolvedAt: string | null }>;
+          points: number;
+        };
+        channel: { ok: boolean };
+      }>(
+        '/api/v2/alerts/test',
+        {
+          channelId: ch.body.id,
+          from: new Date(now - 30 * 60_000).toISOString(),
+          to: new Date(now).toISOString(),
+          rule: {
+            scope: { agentIds: [reg.body.id] },
+            forSec: 90,
+            condition: { kind: 'threshold', metric: 'bt_cpu', op: '>', value: 90 },
+          },
+        },
+        { headers: admin },
+      );
+      expect(r.status).toBe(200);
+      expect(r.body.channel.ok).toBe(true);
+      expect(rx.received).toHaveLength(1);
+      expect(r.body.backtest.points).toBeGreaterThanOrEqual(20);
+      expect(r.body.backtest.events).toHaveLength(1);
+      const e = r.body.backtest.events[0];
+      // Crossed at minute -15, held for 90 s → fires at the third point (minute -13); clears at -10.
+      expect(Math.abs(Date.parse(e.firedAt) - (now - 13 * 60_000))).toBeLessThan(61_000);
+      expect(Math.abs(Date.parse(e.resolvedAt!) - (now - 10 * 60_000))).toBeLessThan(61_000);
+    } finally {
+      await rx.close();
+    }
+    const tooLong = await http.post(
+      '/api/v2/alerts/test',
+      {
+        from: new Date(now - 8 * 86_400_000).toISOString(),
+        to: new Date(now).toISOString(),
+        rule: { condition: { kind: 'threshold', metric: 'x', op: '>', value: 1 } },
+      },
+      { headers: admin },
+    );
+    expect(tooLong.status).toBe(400);
+    expect((await http.post('/api/v2/alerts/test', {}, { headers: admin })).status).toBe(400);
+    expect(
+      (await http.post('/api/v2/alerts/test', { channelId: randomUUID() }, { headers: reader }))
+        .status,
+    ).toBe(403);
+  });
+
   it('escalates an unacknowledged firing alert step by step; ack stops it', async () => {
     const rx = await receiver();
     try {

@@ -447,8 +447,32 @@ export const AlertTestSchema = z
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
   })
-  .refine((v) => v.channelId || v.rule, 'give a channelId, a rule, or both');
+  .refine((v) => v.channelId || v.rule, 'give a channelId, a rule, or both')
+  .refine(
+    (v) => !v.from || !v.to || Date.parse(v.to) - Date.parse(v.from) <= 7 * 86_400_000,
+    'from/to: at most 7 days',
+  );
 export type AlertTest = z.infer<typeof AlertTestSchema>;
+
+export interface BacktestEvent {
+  agentId: string;
+  agentName: string | null;
+  firedAt: string;
+  resolvedAt: string | null;
+  value: number | null;
+}
+
+export interface AlertTestResult {
+  channel?: ChannelTestResult;
+  backtest?: {
+    from: string;
+    to: string;
+    agents: number;
+    /** Points evaluated (from raw samples or rollups, whichever the range still has). */
+    points: number;
+    events: BacktestEvent[];
+  };
+}
 
 // ---------------------------------------------------------------- maintenance windows
 

@@ -13,12 +13,16 @@ import {
 import { ApiTags } from '@nestjs/swagger';
 import {
   AckAlertSchema,
+  AlertTestSchema,
   CreateAlertRuleSchema,
   ListAlertRulesQuerySchema,
   ListAlertsQuerySchema,
   ResolveAlertSchema,
   UpdateAlertRuleSchema,
   type AckAlert,
+  type AlertTest,
+  type AlertTestResult,
+  type AlertNotificationPayload,
   type AlertDetail,
   type AlertInstance,
   type AlertRule,
@@ -30,10 +34,14 @@ import {
   type UpdateAlertRule,
 } from '@agent-monitor/contracts';
 import { Access, Ctx, type RequestContext } from '../../common/access.js';
-import { badRequest } from '../../common/errors.js';
+import { badRequest, notFound } from '../../common/errors.js';
 import { ApiZodBody, ApiZodQuery } from '../../common/openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { ChannelsService } from '../notifications/channels.service.js';
+import { DeliveryService } from '../notifications/delivery.service.js';
+import { sendNotification } from '../notifications/senders.js';
 import { AlertsService } from './alerts.service.js';
+import { BacktestService } from './backtest.service.js';
 import { RulesService } from './rules.service.js';
 
 const uuid = new ParseUUIDPipe({ exceptionFactory: () => badRequest('id: must be a UUID') });
@@ -44,7 +52,58 @@ export class AlertsController {
   constructor(
     private readonly rules: RulesService,
     private readonly alerts: AlertsService,
+    private readonly backtest: BacktestService,
+    private readonly channels: ChannelsService,
+    private readonly delivery: DeliveryService,
   ) {}
+
+  /** Backtest a rule draft over stored history (≤ 7 days) and/or send a test notification. */
+  @Post('test')
+  @HttpCode(200)
+  @Access({ role: 'operator' })
+  @ApiZodBody(AlertTestSchema)
+  async test(
+    @Body(new ZodValidationPipe(AlertTestSchema)) body: AlertTest,
+  ): Promise<AlertTestResult> {
+    const out: AlertTestResult = {};
+    if (body.rule) out.backtest = await this.backtest.run(body.rule, body.from, body.to);
+    if (body.channelId) {
+      const ch = await this.channels.open(body.channelId);
+      if (!ch) throw notFound('Notification channel', body.channelId);
+      const now = new Date().toISOString();
+      const payload: AlertNotificationPayload = {
+        dedupKey: `test:${ch.id}:${Date.now()}`,
+        event: 'test',
+        alerts: [
+          {
+            id: '00000000-0000-0000-0000-000000000000',
+            ruleId: '00000000-0000-0000-0000-000000000000',
+            ruleName: 'Test notification',
+            agentId: null,
+            agentName: null,
+            severity: 'info',
+            state: 'firing',
+            summary: `Test notification from Agent Monitor to ${ch.name}`,
+            value: null,
+            threshold: null,
+            labels: {},
+            startedAt: now,
+            firedAt: now,
+            resolvedAt: null,
+          },
+        ],
+        sentAt: now,
+      };
+      const r = await sendNotification(ch, payload, this.delivery.sendOptions);
+      out.channel = {
+        ok: r.ok,
+        statusCode: r.statusCode,
+        error: r.error,
+        durationMs: r.durationMs,
+      };
+    }
+    return out;
+  }
 
   // ------------------------------------------------------------ rules
 
