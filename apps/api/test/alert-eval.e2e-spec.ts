@@ -533,6 +533,63 @@ describe('alert rules and evaluation', () => {
     ).toBe(403);
   });
 
+  it('sends alert_triggered, alert_acknowledged and alert_resolved to dashboard sockets', async () => {
+    const { io } = await import('socket.io-client');
+    const { DASHBOARD_NAMESPACE } = await import('@agent-monitor/contracts');
+    const { ADMIN_EMAIL, ADMIN_PASSWORD } = await import('./support/test-app.js');
+    const login = await http.post<{ accessToken: string }>('/api/v2/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
+    expect(login.status).toBe(200);
+    const s = io(t.baseUrl + DASHBOARD_NAMESPACE, {
+      auth: { token: login.body.accessToken },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+    const got: Array<{
+      event: string;
+      alertId: string;
+      status: string;
+      summary: string;
+      by?: string;
+    }> = [];
+    for (const ev of ['alert_triggered', 'alert_acknowledged', 'alert_resolved'] as const) {
+      s.on(ev, (e) =>
+        got.push({ event: ev, alertId: e.alertId, status: e.status, summary: e.summary, by: e.by }),
+      );
+    }
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', () => resolve());
+        s.once('connect_error', reject);
+      });
+      const agentId = randomUUID();
+      const rule = await createRule({
+        name: 'sock',
+        scope: { agentIds: [agentId] },
+        condition: { kind: 'threshold', metric: 's', op: '>', value: 1 },
+      });
+      ingest(t, [{ agentId, values: { s: 7 } }]);
+      const a = await firing(rule.id, agentId);
+      await waitFor(async () => got.length === 1, 'alert_triggered');
+      expect(got[0]).toMatchObject({ event: 'alert_triggered', alertId: a.id, status: 'firing' });
+      await http.post(`/api/v2/alerts/${a.id}/ack`, { comment: 'mine' }, { headers: admin });
+      ingest(t, [{ agentId, values: { s: 0 } }]);
+      await waitFor(async () => got.length === 3, 'ack and resolve events');
+      expect(got.map((g) => g.event)).toEqual([
+        'alert_triggered',
+        'alert_acknowledged',
+        'alert_resolved',
+      ]);
+      expect(got[1]).toMatchObject({ status: 'acknowledged', by: 'key:test-admin-A' });
+      expect(got[2]).toMatchObject({ status: 'resolved', alertId: a.id });
+    } finally {
+      s.disconnect();
+    }
+  });
+
   it('escalates an unacknowledged firing alert step by step; ack stops it', async () => {
     const rx = await receiver();
     try {
