@@ -3,6 +3,7 @@ import type {
   AlertDetail,
   AlertInstance,
   AlertRule,
+  AlertTestResult,
   ChannelTestResult,
   CreateAlertRuleInput,
   Delivery,
@@ -89,4 +90,11 @@ export const alertActions = {
   testChannel: (id: string) => api.post<ChannelTestResult>(`/notification-channels/${id}/test`),
   createWindow: (body: unknown) => api.post<MaintenanceWindow>('/maintenance-windows', body),
   deleteWindow: (id: string) => api.delete(`/maintenance-windows/${id}`),
+  /** Backtest a rule draft over the last `hours` of stored history. */
+  preview: (rule: { condition: unknown; forSec: number }, hours = 24) =>
+    api.post<AlertTestResult>('/alerts/test', {
+      rule,
+      from: new Date(Date.now() - hours * 3_600_000).toISOString(),
+      to: new Date().toISOString(),
+    }),
 };

@@ -57,6 +57,9 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
   const [summary, setSummary] = useState('{{rule.name}} on {{agent.name}}: {{value}}');
   const [channelIds, setChannelIds] = useState<string[]>([]);
   const [condition, setCondition] = useState<AlertCondition>(defaultCondition('threshold'));
+  const preview = useMutation({
+    mutationFn: () => alertActions.preview({ condition, forSec }),
+  });
   const save = useMutation({
     mutationFn: () =>
       alertActions.createRule({
@@ -114,6 +117,31 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
           <Typography variant="body2" color="text.secondary">
             Fires when {describe(condition)}
           </Typography>
+          <Stack direction="row" spacing={2} sx={{ alignItems: 'center' }}>
+            <Button
+              size="small"
+              variant="outlined"
+              onClick={() => preview.mutate()}
+              disabled={preview.isPending}
+              data-testid="rule-preview"
+            >
+              Preview last 24 h
+            </Button>
+            {preview.error && (
+              <Typography variant="body2" color="error">
+                {errorMessage(preview.error)}
+              </Typography>
+            )}
+            {preview.data?.backtest && (
+              <Typography variant="body2" data-testid="rule-preview-result">
+                Would have fired {preview.data.backtest.events.length} time
+                {preview.data.backtest.events.length === 1 ? '' : 's'} on{' '}
+                {preview.data.backtest.agents} agent
+                {preview.data.backtest.agents === 1 ? '' : 's'} ({preview.data.backtest.points}{' '}
+                points)
+              </Typography>
+            )}
+          </Stack>
           <TextField
             label="Summary"
             value={summary}
