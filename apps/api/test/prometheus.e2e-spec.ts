@@ -71,6 +71,40 @@ describe('self-monitoring: /metrics, system health, watchdog', () => {
     }
   });
 
+  it('counts committed ingest (values and requests) and shows it as the ingest rate', async () => {
+    const reg = await http.post<{ id: string; agentKey: string }>(
+      '/api/v2/agents/register',
+      { name: 'prom-agent', type: 'worker', host: 'prom-host' },
+      { headers: admin },
+    );
+    expect(reg.status).toBe(201);
+    const agent = { authorization: `Bearer ${reg.body.agentKey}` };
+    const r = await http.post(
+      '/api/v2/metrics/batch',
+      {
+        samples: [0, 1, 2].map((i) => ({
+          agentId: reg.body.id,
+          timestamp: Date.now() - 1000 * (i + 1),
+          metrics: { cpu_usage: i, memory_usage: 2 * i },
+        })),
+      },
+      { headers: agent },
+    );
+    expect(r.status).toBeLessThan(300);
+    expect(
+      (await http.post(`/api/v2/agents/${reg.body.id}/heartbeat`, {}, { headers: agent })).status,
+    ).toBeLessThan(300);
+    const text = (await http.get<string>('/metrics')).body;
+    expect(text).toMatch(/am_ingest_values_total\{kind="metrics"\} 6\b/);
+    expect(text).toMatch(/am_ingest_requests_total\{kind="metrics"\} 1\b/);
+    expect(text).toMatch(/am_ingest_values_total\{kind="heartbeat"\} 1\b/);
+    await sleep(500);
+    const h = await http.get<SystemHealthResponse>('/api/v2/system/health?minutes=5', {
+      headers: admin,
+    });
+    expect(h.body.history.some((s) => s.ingestRate > 0)).toBe(true);
+  });
+
   it('passes promtool check metrics', async () => {
     const r = await http.get<string>('/metrics');
     const check = promtoolCheck(r.body);

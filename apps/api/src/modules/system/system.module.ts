@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { BackupScheduler } from './backup-scheduler.service.js';
 import { DatabaseResilience } from './database-resilience.service.js';
+import { IngestMetricsListener } from './ingest-metrics.listener.js';
 import { HttpMetrics } from './http-metrics.service.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsRegistry } from './metrics-registry.service.js';
@@ -20,6 +21,7 @@ import { SystemHealthService } from './system-health.service.js';
     SystemHealthService,
     BackupScheduler,
     DatabaseResilience,
+    IngestMetricsListener,
   ],
   exports: [MetricsRegistry],
 })
