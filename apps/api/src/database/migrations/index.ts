@@ -1,28 +1,28 @@
 import { CreateAuthTables1795375325968 } from './1795375325968-CreateAuthTables.js';
-import { CreateAgentDependencies1795540000000 } from './1795540000000-CreateAgentDependencies.js';
-import { CreateRolloutTables1795530000000 } from './1795530000000-CreateRolloutTables.js';
-import { CreateAgentGroups1795520000000 } from './1795520000000-CreateAgentGroups.js';
-import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
-import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
-import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
-import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivityTables.js';
 import { CreateAgentRegistryTables1795375996725 } from './1795375996725-CreateAgentRegistryTables.js';
 import { CreateSystemHealthTable1795480000000 } from './1795480000000-CreateSystemHealthTable.js';
 import { CreateBackupRunsTable1795480000001 } from './1795480000001-CreateBackupRunsTable.js';
+import { CreateActivityTables1795500000000 } from './1795500000000-CreateActivityTables.js';
 import { CreateMetricsStorage1795510000000 } from './1795510000000-CreateMetricsStorage.js';
+import { CreateAgentGroups1795520000000 } from './1795520000000-CreateAgentGroups.js';
+import { CreateRolloutTables1795530000000 } from './1795530000000-CreateRolloutTables.js';
+import { CreateAgentDependencies1795540000000 } from './1795540000000-CreateAgentDependencies.js';
+import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
+import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
+import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
 
-/** Applied in this order. A merged migration is never edited; add a new one. */
+/** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
   CreateAuthTables1795375325968,
   CreateAgentRegistryTables1795375996725,
   CreateSystemHealthTable1795480000000,
   CreateBackupRunsTable1795480000001,
   CreateActivityTables1795500000000,
+  CreateMetricsStorage1795510000000,
+  CreateAgentGroups1795520000000,
+  CreateRolloutTables1795530000000,
+  CreateAgentDependencies1795540000000,
   CreateAlertingTables1795900000000,
   CreateMaintenanceWindows1795900000001,
   AddOutboxGroupKey1795900000002,
-  CreateAgentGroups1795520000000,
-  CreateRolloutTables1795530000000,
-  CreateMetricsStorage1795510000000,
-  CreateAgentDependencies1795540000000,
 ];
