@@ -5,9 +5,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { AgentStatus } from '@agent-monitor/contracts';
+import { LeaderLock } from '../../common/leader-lock.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentStatusEvents } from './agent-status-events.js';
 
@@ -28,19 +28,25 @@ const SWEEP_BATCH = 5_000;
 @Injectable()
 export class LivenessSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LivenessSweeper.name);
-  private client: pg.Client | null = null;
-  private leader = false;
+  private readonly lock: LeaderLock;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly db: DataSource,
+    db: DataSource,
     private readonly statusEvents: AgentStatusEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.lock = new LeaderLock(db, {
+      key: LIVENESS_LOCK_KEY,
+      applicationName: 'am-liveness',
+      what: 'liveness',
+      logger: this.logger,
+    });
+  }
 
   get isLeader(): boolean {
-    return this.leader;
+    return this.lock.isLeader;
   }
 
   onApplicationBootstrap(): void {
@@ -50,7 +56,7 @@ export class LivenessSweeper implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.dropConnection();
+    await this.lock.release();
   }
 
   private schedule(ms: number): void {
@@ -62,51 +68,30 @@ export class LivenessSweeper implements OnApplicationBootstrap, OnApplicationShu
   private async tick(): Promise<void> {
     let next = this.config.LIVENESS_SWEEP_INTERVAL;
     try {
-      if (!this.leader) {
-        this.leader = await this.tryLead();
-        if (!this.leader) next = Math.max(next, FOLLOWER_RETRY_MS);
+      if (!this.lock.isLeader) {
+        if (await this.lock.tryLead()) {
+          this.logger.log('this instance now runs the liveness sweeper');
+        } else {
+          next = Math.max(next, FOLLOWER_RETRY_MS);
+        }
       }
-      if (this.leader) {
+      if (this.lock.isLeader) {
         const flipped = await this.sweep();
         if (flipped === SWEEP_BATCH) next = 0;
       }
     } catch (e) {
       if (!this.stopped) this.logger.warn(`liveness sweep failed: ${(e as Error).message}`);
-      await this.dropConnection();
+      await this.lock.release();
       next = FOLLOWER_RETRY_MS;
     }
     this.schedule(next);
   }
 
-  private async tryLead(): Promise<boolean> {
-    if (!this.client) {
-      const url = (this.db.options as { url?: string }).url;
-      const client = new pg.Client({ connectionString: url, application_name: 'am-liveness' });
-      client.on('error', (e) => {
-        this.logger.warn(`liveness leader connection lost: ${e.message}`);
-        void this.dropConnection();
-      });
-      await client.connect();
-      this.client = client;
-    }
-    const r = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
-      LIVENESS_LOCK_KEY,
-    ]);
-    if (r.rows[0].ok) this.logger.log('this instance now runs the liveness sweeper');
-    return r.rows[0].ok;
-  }
-
-  private async dropConnection(): Promise<void> {
-    const c = this.client;
-    this.client = null;
-    this.leader = false;
-    if (c) await c.end().catch(() => undefined);
-  }
-
   /** Flips every agent whose deadline passed; returns how many. */
   async sweep(): Promise<number> {
-    if (!this.client) return 0;
-    const r = await this.client.query<{
+    const client = this.lock.client;
+    if (!client) return 0;
+    const r = await client.query<{
       id: string;
       name: string;
       prev: AgentStatus;

@@ -4,8 +4,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { LeaderLock } from '../../common/leader-lock.js';
 import { RolloutsService } from './rollouts.service.js';
 
 /** pg_advisory_lock key of the rollout leader ("amro" in ASCII). */
@@ -22,18 +22,24 @@ const FOLLOWER_RETRY_MS = 1_000;
 @Injectable()
 export class RolloutDriver implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RolloutDriver.name);
-  private client: pg.Client | null = null;
-  private leader = false;
+  private readonly lock: LeaderLock;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly db: DataSource,
+    db: DataSource,
     private readonly rollouts: RolloutsService,
-  ) {}
+  ) {
+    this.lock = new LeaderLock(db, {
+      key: ROLLOUT_LOCK_KEY,
+      applicationName: 'am-rollouts',
+      what: 'rollout',
+      logger: this.logger,
+    });
+  }
 
   get isLeader(): boolean {
-    return this.leader;
+    return this.lock.isLeader;
   }
 
   onApplicationBootstrap(): void {
@@ -43,7 +49,7 @@ export class RolloutDriver implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.dropConnection();
+    await this.lock.release();
   }
 
   private schedule(ms: number): void {
@@ -55,11 +61,8 @@ export class RolloutDriver implements OnApplicationBootstrap, OnApplicationShutd
   private async tick(): Promise<void> {
     let next = TICK_MS;
     try {
-      if (!this.leader) {
-        this.leader = await this.tryLead();
-        if (!this.leader) next = FOLLOWER_RETRY_MS;
-      }
-      if (this.leader) {
+      if (!this.lock.isLeader && !(await this.lock.tryLead())) next = FOLLOWER_RETRY_MS;
+      if (this.lock.isLeader) {
         for (const id of await this.rollouts.runningIds()) {
           if (this.stopped) break;
           await this.rollouts.drive(id).catch((e: unknown) => {
@@ -69,33 +72,9 @@ export class RolloutDriver implements OnApplicationBootstrap, OnApplicationShutd
       }
     } catch (e) {
       if (!this.stopped) this.logger.warn(`rollout driver failed: ${(e as Error).message}`);
-      await this.dropConnection();
+      await this.lock.release();
       next = FOLLOWER_RETRY_MS;
     }
     this.schedule(next);
-  }
-
-  private async tryLead(): Promise<boolean> {
-    if (!this.client) {
-      const url = (this.db.options as { url?: string }).url;
-      const client = new pg.Client({ connectionString: url, application_name: 'am-rollouts' });
-      client.on('error', (e) => {
-        this.logger.warn(`rollout leader connection lost: ${e.message}`);
-        void this.dropConnection();
-      });
-      await client.connect();
-      this.client = client;
-    }
-    const r = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
-      ROLLOUT_LOCK_KEY,
-    ]);
-    return r.rows[0].ok;
-  }
-
-  private async dropConnection(): Promise<void> {
-    const c = this.client;
-    this.client = null;
-    this.leader = false;
-    if (c) await c.end().catch(() => undefined);
   }
 }
