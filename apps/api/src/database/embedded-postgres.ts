@@ -1,6 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +42,9 @@ export async function startEmbeddedPostgres(dir: string, log: Logger): Promise<E
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
   const isRoot = os.userInfo().uid === 0;
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter this folder
+  // (mkdtemp and some umasks make it 0700); the password file inside stays 0600.
+  if (isRoot) chmodSync(dir, 0o755);
   await recoverStaleLock(dataDir, log);
   const port = await freePort();
 
