@@ -71,6 +71,26 @@ describe('API keys (real PostgreSQL over HTTP)', () => {
     expect(after.status).toBe(401);
   });
 
+  it('records when a key was last used (batched, within about a second)', async () => {
+    const { body } = await http.post<CreatedApiKey>(
+      '/api/v2/api-keys',
+      { name: 'usage probe', scopes: ['read', 'admin'] },
+      asRoot,
+    );
+    expect(body.lastUsedAt).toBeNull();
+    expect(
+      (await http.get('/api/v2/api-keys', { headers: { 'x-api-key': body.key } })).status,
+    ).toBe(200);
+    let lastUsedAt: string | null = null;
+    for (let i = 0; i < 40 && !lastUsedAt; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const list = await http.get<Page<ApiKey>>('/api/v2/api-keys?limit=100', asRoot);
+      lastUsedAt = list.body.items.find((k) => k.id === body.id)?.lastUsedAt ?? null;
+    }
+    expect(lastUsedAt).not.toBeNull();
+    expect(Date.now() - Date.parse(lastUsedAt!)).toBeLessThan(10_000);
+  });
+
   it('refuses an expired key', async () => {
     const { body } = await http.post<CreatedApiKey>(
       '/api/v2/api-keys',
