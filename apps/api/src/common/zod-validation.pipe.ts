@@ -1,4 +1,4 @@
-import { PipeTransform } from '@nestjs/common';
+import { ParseUUIDPipe, PipeTransform } from '@nestjs/common';
 import { ZodError, type ZodType } from 'zod';
 import { DomainException } from './errors.js';
 
@@ -32,3 +32,8 @@ export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {
 export function parseOrThrow<T>(schema: ZodType<T>, value: unknown): T {
   return new ZodValidationPipe(schema).transform(value);
 }
+
+/** `@Param('id', uuidParam)`: a malformed id is a 400 naming the field, not a 404 or a 500. */
+export const uuidParam = new ParseUUIDPipe({
+  exceptionFactory: () => new DomainException('VALIDATION', 'id: must be a UUID'),
+});

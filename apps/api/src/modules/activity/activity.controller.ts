@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   ActivityStatsQuerySchema,
@@ -31,11 +31,9 @@ import {
 import { Access, type AccessPolicy } from '../../common/access.js';
 import { badRequest } from '../../common/errors.js';
 import { ApiZodBody, ApiZodQuery } from '../../common/openapi.js';
-import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { ZodValidationPipe, uuidParam } from '../../common/zod-validation.pipe.js';
 import { AuditExempt } from '../audit/audit.interceptor.js';
 import { ActivityService } from './activity.service.js';
-
-const anyUuid = new ParseUUIDPipe({ exceptionFactory: () => badRequest('id: must be a UUID') });
 
 /** Agents report what they do; an agent key may report only for its own agent. */
 const AGENT_WRITE: AccessPolicy = {
@@ -58,7 +56,7 @@ export class ActivityController {
   @ApiOperation({ summary: 'Record task events (one, or {events:[…]} up to 500)' })
   @ApiZodBody(TaskEventsRequestSchema)
   events(
-    @Param('id', anyUuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(TaskEventsRequestSchema)) body: TaskEventsRequest,
   ): Promise<TaskEventsResponse> {
     return this.activity.recordEvents(id, body.events);
@@ -73,7 +71,7 @@ export class ActivityController {
   })
   @ApiZodBody(CommitsRequestSchema)
   commits(
-    @Param('id', anyUuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(CommitsRequestSchema)) body: CommitsRequest,
   ): Promise<CommitsResponse> {
     return this.activity.recordCommits(id, body.commits);
@@ -122,7 +120,7 @@ export class ActivityController {
   @ApiOperation({ summary: "One agent's task events and commits, newest first" })
   @ApiZodQuery(TimelineQuerySchema)
   timeline(
-    @Param('id', anyUuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Query(new ZodValidationPipe(TimelineQuerySchema)) q: TimelineQuery,
   ): Promise<Timeline> {
     return this.activity.timeline(id, q);

@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   AckAlertSchema,
@@ -34,17 +23,15 @@ import {
   type UpdateAlertRule,
 } from '@agent-monitor/contracts';
 import { Access, Ctx, type RequestContext } from '../../common/access.js';
-import { badRequest, notFound } from '../../common/errors.js';
+import { notFound } from '../../common/errors.js';
 import { ApiZodBody, ApiZodQuery } from '../../common/openapi.js';
-import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { ZodValidationPipe, uuidParam } from '../../common/zod-validation.pipe.js';
 import { ChannelsService } from '../notifications/channels.service.js';
 import { DeliveryService } from '../notifications/delivery.service.js';
 import { sendNotification } from '../notifications/senders.js';
 import { AlertsService } from './alerts.service.js';
 import { BacktestService } from './backtest.service.js';
 import { RulesService } from './rules.service.js';
-
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => badRequest('id: must be a UUID') });
 
 @ApiTags('alerts')
 @Controller('alerts')
@@ -128,7 +115,7 @@ export class AlertsController {
 
   @Get('rules/:id')
   @Access({ role: 'viewer', scopes: ['read'] })
-  getRule(@Param('id', uuid) id: string): Promise<AlertRule> {
+  getRule(@Param('id', uuidParam) id: string): Promise<AlertRule> {
     return this.rules.get(id);
   }
 
@@ -136,7 +123,7 @@ export class AlertsController {
   @Access({ role: 'operator' })
   @ApiZodBody(UpdateAlertRuleSchema)
   updateRule(
-    @Param('id', uuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(UpdateAlertRuleSchema)) body: UpdateAlertRule,
     @Ctx() ctx: RequestContext,
   ): Promise<AlertRule> {
@@ -146,7 +133,7 @@ export class AlertsController {
   @Delete('rules/:id')
   @HttpCode(204)
   @Access({ role: 'operator' })
-  async deleteRule(@Param('id', uuid) id: string, @Ctx() ctx: RequestContext): Promise<void> {
+  async deleteRule(@Param('id', uuidParam) id: string, @Ctx() ctx: RequestContext): Promise<void> {
     await this.rules.remove(id, ctx);
   }
 
@@ -169,7 +156,7 @@ export class AlertsController {
 
   @Get(':id')
   @Access({ role: 'viewer', scopes: ['read'] })
-  get(@Param('id', uuid) id: string): Promise<AlertDetail> {
+  get(@Param('id', uuidParam) id: string): Promise<AlertDetail> {
     return this.alerts.get(id);
   }
 
@@ -178,7 +165,7 @@ export class AlertsController {
   @Access({ role: 'operator' })
   @ApiZodBody(AckAlertSchema)
   ack(
-    @Param('id', uuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(AckAlertSchema)) body: AckAlert,
     @Ctx() ctx: RequestContext,
   ): Promise<AlertDetail> {
@@ -190,7 +177,7 @@ export class AlertsController {
   @Access({ role: 'operator' })
   @ApiZodBody(ResolveAlertSchema)
   resolve(
-    @Param('id', uuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(ResolveAlertSchema)) body: ResolveAlert,
     @Ctx() ctx: RequestContext,
   ): Promise<AlertDetail> {

@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   AgentMaintenanceSchema,
@@ -24,12 +13,9 @@ import {
   type UpdateMaintenanceWindow,
 } from '@agent-monitor/contracts';
 import { Access, Ctx, type RequestContext } from '../../common/access.js';
-import { badRequest } from '../../common/errors.js';
 import { ApiZodBody, ApiZodQuery } from '../../common/openapi.js';
-import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { ZodValidationPipe, uuidParam } from '../../common/zod-validation.pipe.js';
 import { MaintenanceService } from './maintenance.service.js';
-
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => badRequest('id: must be a UUID') });
 
 @ApiTags('maintenance-windows')
 @Controller('maintenance-windows')
@@ -57,7 +43,7 @@ export class MaintenanceController {
 
   @Get(':id')
   @Access({ role: 'viewer', scopes: ['read'] })
-  get(@Param('id', uuid) id: string): Promise<MaintenanceWindow> {
+  get(@Param('id', uuidParam) id: string): Promise<MaintenanceWindow> {
     return this.maintenance.get(id);
   }
 
@@ -65,7 +51,7 @@ export class MaintenanceController {
   @Access({ role: 'operator' })
   @ApiZodBody(UpdateMaintenanceWindowSchema)
   update(
-    @Param('id', uuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(UpdateMaintenanceWindowSchema)) body: UpdateMaintenanceWindow,
     @Ctx() ctx: RequestContext,
   ): Promise<MaintenanceWindow> {
@@ -75,7 +61,7 @@ export class MaintenanceController {
   @Delete(':id')
   @HttpCode(204)
   @Access({ role: 'operator' })
-  async remove(@Param('id', uuid) id: string, @Ctx() ctx: RequestContext): Promise<void> {
+  async remove(@Param('id', uuidParam) id: string, @Ctx() ctx: RequestContext): Promise<void> {
     await this.maintenance.remove(id, ctx);
   }
 }
@@ -91,7 +77,7 @@ export class AgentMaintenanceController {
   @Access({ role: 'operator', scopes: ['agents:write'], agentParam: 'id' })
   @ApiZodBody(AgentMaintenanceSchema)
   declare(
-    @Param('id', uuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(AgentMaintenanceSchema)) body: AgentMaintenance,
     @Ctx() ctx: RequestContext,
   ): Promise<MaintenanceWindow | null> {

@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   CreateChannelSchema,
@@ -28,10 +17,9 @@ import {
 } from '@agent-monitor/contracts';
 import { Access, Ctx, type RequestContext } from '../../common/access.js';
 import { ApiZodBody, ApiZodQuery } from '../../common/openapi.js';
-import { badRequest, notFound } from '../../common/errors.js';
-import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { notFound } from '../../common/errors.js';
+import { ZodValidationPipe, uuidParam } from '../../common/zod-validation.pipe.js';
 
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => badRequest('id: must be a UUID') });
 import { ChannelsService } from './channels.service.js';
 import { DeliveryService } from './delivery.service.js';
 import { sendNotification } from './senders.js';
@@ -65,7 +53,7 @@ export class NotificationChannelsController {
 
   @Get(':id')
   @Access({ role: 'viewer', scopes: ['read'] })
-  get(@Param('id', uuid) id: string): Promise<NotificationChannel> {
+  get(@Param('id', uuidParam) id: string): Promise<NotificationChannel> {
     return this.channels.get(id);
   }
 
@@ -73,7 +61,7 @@ export class NotificationChannelsController {
   @Access({ role: 'operator' })
   @ApiZodBody(UpdateChannelSchema)
   update(
-    @Param('id', uuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Body(new ZodValidationPipe(UpdateChannelSchema)) body: UpdateChannel,
     @Ctx() ctx: RequestContext,
   ): Promise<NotificationChannel> {
@@ -83,7 +71,7 @@ export class NotificationChannelsController {
   @Delete(':id')
   @HttpCode(204)
   @Access({ role: 'operator' })
-  async remove(@Param('id', uuid) id: string, @Ctx() ctx: RequestContext): Promise<void> {
+  async remove(@Param('id', uuidParam) id: string, @Ctx() ctx: RequestContext): Promise<void> {
     await this.channels.remove(id, ctx);
   }
 
@@ -91,7 +79,7 @@ export class NotificationChannelsController {
   @Post(':id/test')
   @HttpCode(200)
   @Access({ role: 'operator' })
-  async test(@Param('id', uuid) id: string): Promise<ChannelTestResult> {
+  async test(@Param('id', uuidParam) id: string): Promise<ChannelTestResult> {
     const ch = await this.channels.open(id);
     if (!ch) throw notFound('Notification channel', id);
     const now = new Date().toISOString();
@@ -126,7 +114,7 @@ export class NotificationChannelsController {
   @Access({ role: 'viewer', scopes: ['read'] })
   @ApiZodQuery(ListDeliveriesQuerySchema)
   async deliveries(
-    @Param('id', uuid) id: string,
+    @Param('id', uuidParam) id: string,
     @Query(new ZodValidationPipe(ListDeliveriesQuerySchema)) q: ListDeliveriesQuery,
   ): Promise<Page<Delivery>> {
     await this.channels.get(id);
