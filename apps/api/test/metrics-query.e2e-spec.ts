@@ -206,6 +206,15 @@ describe('metrics queries (history, aggregates, series, dashboard)', () => {
   });
 
   it('dashboard page data: overview, fleet metrics, agents summary', async () => {
+    // The seeded history ends up to an hour ago depending on the wall clock; one fresh sample
+    // (same value as the last stored one) keeps the last-hour ingest-rate chart non-empty.
+    const fresh = await http.post(
+      '/api/v2/metrics/batch',
+      { samples: [{ agentId: web.id, timestamp: Date.now(), metrics: { memory_usage: 50 } }] },
+      { headers: { authorization: `Bearer ${writeKey}` } },
+    );
+    expect(fresh.status).toBe(200);
+    await t.app.get(RollupService).runOnce();
     const o = await http.get<DashboardOverview>('/api/v2/dashboard/overview', {
       token: viewer.token,
     });
