@@ -26,7 +26,7 @@ export class AddAlertInhibitionAndGroupUnreachableRule1795910000000 implements M
        VALUES ($1, 'Group unreachable',
          'Built in: fires once per agent group or region when most of its members are offline or stale together, and holds back their own alerts.',
          true, 'critical', '{}', $2,
-         '{{labels.group}}{{labels.region}} unreachable: {{value}} agents down', 'system')`,
+         '{{labels.scope}} unreachable: {{value}} of {{threshold}} agents down', 'system')`,
       [
         GROUP_UNREACHABLE_RULE_ID,
         JSON.stringify({

@@ -586,7 +586,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
           await this.ensureScopeAgents();
         }
         await this.syncOpen();
-        await this.refreshTopology();
+        await this.refreshTopology(true);
       }
       const started = performance.now();
       const openRules = new Set([...this.open.values()].map((i) => i.rule_id));
@@ -706,14 +706,25 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         if (!m)
           members.set(
             k,
-            (m = { labels: { group: this.groupNames.get(g) ?? g, group_id: g }, ids: [] }),
+            (m = {
+              labels: {
+                group: this.groupNames.get(g) ?? g,
+                group_id: g,
+                scope: `group ${this.groupNames.get(g) ?? g}`,
+              },
+              ids: [],
+            }),
           );
         m.ids.push(a.id);
       }
       if (a.region && c.includeRegions && !onlyGroups) {
         const k = formatLabels([['region', a.region]]);
         let m = members.get(k);
-        if (!m) members.set(k, (m = { labels: { region: a.region }, ids: [] }));
+        if (!m)
+          members.set(
+            k,
+            (m = { labels: { region: a.region, scope: `region ${a.region}` }, ids: [] }),
+          );
         m.ids.push(a.id);
       }
     }
