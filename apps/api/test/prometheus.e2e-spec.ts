@@ -195,6 +195,51 @@ describe('self-monitoring: /metrics, system health, watchdog', () => {
     ).toBeLessThanOrEqual(5);
   });
 
+  it('counts alert evaluations by outcome and observes their latency, fed by real ingest', async () => {
+    const metricValue = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const before = (await http.get<string>('/metrics')).body;
+    const reg = await http.post<{ id: string }>(
+      '/api/v2/agents/register',
+      { name: 'prom-alert-agent', type: 'worker', host: 'prom-host' },
+      { headers: admin },
+    );
+    const rule = await http.post(
+      '/api/v2/alerts/rules',
+      {
+        name: 'prom eval',
+        scope: { agentIds: [reg.body.id] },
+        condition: { kind: 'threshold', metric: 'queue_len', op: '>', value: 5 },
+      },
+      { headers: admin },
+    );
+    expect(rule.status).toBe(201);
+    for (const v of [9, 10, 11]) {
+      const r = await http.post(
+        '/api/v2/metrics/batch',
+        { samples: [{ agentId: reg.body.id, metrics: { queue_len: v } }] },
+        { headers: admin },
+      );
+      expect(r.status).toBeLessThan(300);
+    }
+    const r = await http.post(
+      '/api/v2/metrics/batch',
+      { samples: [{ agentId: reg.body.id, metrics: { queue_len: 1 } }] },
+      { headers: admin },
+    );
+    expect(r.status).toBeLessThan(300);
+    await sleep(300);
+    const after = (await http.get<string>('/metrics')).body;
+    const firing = 'am_alert_evaluations_total{outcome="firing"}';
+    const ok = 'am_alert_evaluations_total{outcome="ok"}';
+    const count = 'am_alert_evaluation_duration_seconds_count';
+    expect(metricValue(after, firing) - metricValue(before, firing)).toBeGreaterThanOrEqual(3);
+    expect(metricValue(after, ok) - metricValue(before, ok)).toBeGreaterThanOrEqual(1);
+    expect(metricValue(after, count) - metricValue(before, count)).toBeGreaterThanOrEqual(4);
+  });
+
   it('passes promtool check metrics', async () => {
     const r = await http.get<string>('/metrics');
     const check = promtoolCheck(r.body);

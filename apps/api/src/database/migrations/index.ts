@@ -10,6 +10,7 @@ import { CreateAgentDependencies1795540000000 } from './1795540000000-CreateAgen
 import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
 import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
 import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
+import { AddAlertInhibitionAndGroupUnreachableRule1795910000000 } from './1795910000000-AddAlertInhibitionAndGroupUnreachableRule.js';
 import { CreateReportSchedules1796207000000 } from './1796207000000-CreateReportSchedules.js';
 import { AddAgentGroupParent1796207000001 } from './1796207000001-AddAgentGroupParent.js';
 
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   CreateAlertingTables1795900000000,
   CreateMaintenanceWindows1795900000001,
   AddOutboxGroupKey1795900000002,
+  AddAlertInhibitionAndGroupUnreachableRule1795910000000,
   CreateReportSchedules1796207000000,
   AddAgentGroupParent1796207000001,
 ];
