@@ -10,6 +10,7 @@ import { CreateAgentDependencies1795540000000 } from './1795540000000-CreateAgen
 import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
 import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
 import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
+import { CreateEscalationPolicies1795910000000 } from './1795910000000-CreateEscalationPolicies.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   CreateAlertingTables1795900000000,
   CreateMaintenanceWindows1795900000001,
   AddOutboxGroupKey1795900000002,
+  CreateEscalationPolicies1795910000000,
 ];
