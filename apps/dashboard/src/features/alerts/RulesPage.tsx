@@ -51,6 +51,8 @@ function describe(c: AlertCondition): string {
 function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
   const notify = useNotify();
   const channels = useQuery({ ...alertQueries.channels(), enabled: open });
+  const policies = useQuery({ ...alertQueries.escalationPolicies(), enabled: open });
+  const [policyId, setPolicyId] = useState('');
   const [name, setName] = useState('');
   const [severity, setSeverity] = useState<AlertSeverity>('warning');
   const [forSec, setForSec] = useState(0);
@@ -68,6 +70,7 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
         forSec,
         summaryTemplate: summary,
         channelIds,
+        escalationPolicyId: policyId || null,
         condition,
       }),
     onSuccess: () => {
@@ -174,6 +177,33 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
               </Typography>
             )}
           </Box>
+          <TextField
+            select
+            label="Escalation policy"
+            value={policyId}
+            onChange={(e) => setPolicyId(e.target.value)}
+            helperText={
+              policies.data?.items.length === 0
+                ? 'No escalation policies yet (Escalation tab).'
+                : 'While a firing alert stays unacknowledged, the policy notifies step by step.'
+            }
+            slotProps={{
+              select: {
+                displayEmpty: true,
+                SelectDisplayProps: { 'data-testid': 'rule-escalation-policy' } as object,
+              },
+              inputLabel: { shrink: true },
+            }}
+          >
+            <MenuItem value="">
+              <em>None</em>
+            </MenuItem>
+            {(policies.data?.items ?? []).map((p) => (
+              <MenuItem key={p.id} value={p.id}>
+                {p.name} ({p.steps.length} step{p.steps.length === 1 ? '' : 's'})
+              </MenuItem>
+            ))}
+          </TextField>
         </Stack>
       </DialogContent>
       <DialogActions>
@@ -194,6 +224,7 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
 export function RulesPage() {
   const notify = useNotify();
   const rules = useQuery(alertQueries.rules());
+  const policies = useQuery(alertQueries.escalationPolicies());
   const [editing, setEditing] = useState(false);
   const refresh = () => void queryClient.invalidateQueries({ queryKey: alertRulesKeys.all });
   const toggle = useMutation({
@@ -228,6 +259,7 @@ export function RulesPage() {
                 <TableCell>Name</TableCell>
                 <TableCell>Severity</TableCell>
                 <TableCell>Condition</TableCell>
+                <TableCell>Escalation</TableCell>
                 <TableCell />
               </TableRow>
             </TableHead>
@@ -244,6 +276,12 @@ export function RulesPage() {
                   <TableCell sx={{ fontFamily: 'monospace', fontSize: 13 }}>
                     {describe(r.condition)}
                     {r.forSec ? ` for ${r.forSec}s` : ''}
+                  </TableCell>
+                  <TableCell>
+                    {r.escalationPolicyId
+                      ? (policies.data?.items.find((p) => p.id === r.escalationPolicyId)?.name ??
+                        '…')
+                      : '—'}
                   </TableCell>
                   <TableCell>
                     <Button size="small" color="error" onClick={() => remove.mutate(r.id)}>
