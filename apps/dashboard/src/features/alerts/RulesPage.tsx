@@ -25,7 +25,12 @@ import {
   type AlertRule,
   type AlertSeverity,
 } from '@agent-monitor/contracts';
-import { alertActions, alertQueries, alertRulesKeys } from '../../api/alerts.queries';
+import {
+  alertActions,
+  alertQueries,
+  alertRulesKeys,
+  escalationPoliciesKeys,
+} from '../../api/alerts.queries';
 import { errorMessage } from '../../api/client';
 import { queryClient } from '../../api/query-client';
 import { EmptyState } from '../../components/EmptyState';
@@ -76,6 +81,8 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
     onSuccess: () => {
       notify('Rule created');
       void queryClient.invalidateQueries({ queryKey: alertRulesKeys.all });
+      // A policy lists the rules that use it.
+      void queryClient.invalidateQueries({ queryKey: escalationPoliciesKeys.all });
       onClose();
     },
   });
@@ -226,7 +233,10 @@ export function RulesPage() {
   const rules = useQuery(alertQueries.rules());
   const policies = useQuery(alertQueries.escalationPolicies());
   const [editing, setEditing] = useState(false);
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: alertRulesKeys.all });
+  const refresh = () => {
+    void queryClient.invalidateQueries({ queryKey: alertRulesKeys.all });
+    void queryClient.invalidateQueries({ queryKey: escalationPoliciesKeys.all });
+  };
   const toggle = useMutation({
     mutationFn: (r: AlertRule) => alertActions.updateRule(r.id, { enabled: !r.enabled }),
     onSuccess: refresh,
