@@ -5,7 +5,9 @@ import {
   type SystemHealthResponse,
   type WatchdogResponse,
 } from '@agent-monitor/contracts';
+import { randomUUID } from 'node:crypto';
 import { client, type Client } from './support/http.js';
+import { ingest, receiver, waitFor } from './support/alerting.js';
 import { insertKey } from './support/root-key.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -29,7 +31,15 @@ describe('self-monitoring: /metrics, system health, watchdog', () => {
   let reader: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { SYSTEM_HEALTH_INTERVAL: '200ms' } });
+    t = await startTestApp({
+      env: {
+        SYSTEM_HEALTH_INTERVAL: '200ms',
+        // Loopback webhook receivers; quick first retry, Retry-After honoured up to a minute.
+        ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
+        NOTIFY_RETRY_BASE: '100ms',
+        NOTIFY_RETRY_MAX: '60s',
+      },
+    });
     http = client(t.baseUrl);
     admin = (await insertKey(t, ['admin'], 'A')).headers;
     reader = (await insertKey(t, ['read'], 'B')).headers;
@@ -238,6 +248,66 @@ describe('self-monitoring: /metrics, system health, watchdog', () => {
     expect(metricValue(after, firing) - metricValue(before, firing)).toBeGreaterThanOrEqual(3);
     expect(metricValue(after, ok) - metricValue(before, ok)).toBeGreaterThanOrEqual(1);
     expect(metricValue(after, count) - metricValue(before, count)).toBeGreaterThanOrEqual(4);
+  });
+
+  it('counts notification deliveries by channel type and outcome, and shows the outbox depth', async () => {
+    const ok = await receiver((n) => ({ status: n === 1 ? 500 : 200 }));
+    const bad = await receiver(() => ({ status: 400 }));
+    const slow = await receiver(() => ({ status: 429, headers: { 'Retry-After': '60' } }));
+    try {
+      const channelIds: string[] = [];
+      for (const [name, rx] of [
+        ['ok', ok],
+        ['bad', bad],
+        ['slow', slow],
+      ] as const) {
+        const ch = await http.post<{ id: string }>(
+          '/api/v2/notification-channels',
+          { type: 'webhook', name: `prom-${name}`, config: { url: rx.url } },
+          { headers: admin },
+        );
+        expect(ch.status).toBe(201);
+        channelIds.push(ch.body.id);
+      }
+      const agentId = randomUUID();
+      const rule = await http.post(
+        '/api/v2/alerts/rules',
+        {
+          name: 'prom-deliveries',
+          channelIds,
+          scope: { agentIds: [agentId] },
+          condition: { kind: 'threshold', metric: 'prom_x', op: '>', value: 1 },
+        },
+        { headers: admin },
+      );
+      expect(rule.status).toBe(201);
+      ingest(t, [{ agentId, values: { prom_x: 5 } }]);
+      await waitFor(
+        async () =>
+          ok.received.length >= 2 && bad.received.length >= 1 && slow.received.length >= 1,
+        'attempts at all three receivers',
+      );
+      const text = await waitFor(async () => {
+        const r = await http.get<string>('/metrics');
+        return r.body.includes('outcome="delivered"} 1') ? r.body : null;
+      }, 'delivered counted');
+      const count = (outcome: string) =>
+        Number(
+          new RegExp(
+            `am_notification_deliveries_total\\{channel_type="webhook",outcome="${outcome}"\\} (\\d+)`,
+          ).exec(text)?.[1] ?? -1,
+        );
+      // ok: 500 (retrying) then 200 (delivered); bad: 400 (failed, no retry); slow: 429 (retrying).
+      expect(count('delivered')).toBe(1);
+      expect(count('failed')).toBe(1);
+      expect(count('retrying')).toBe(2);
+      // The 429'd row waits a minute in the outbox: scheduled, not due, not sending.
+      expect(text).toMatch(/am_notification_outbox_depth\{state="scheduled"\} 1\b/);
+      expect(text).toMatch(/am_notification_outbox_depth\{state="due"\} 0\b/);
+      expect(text).toMatch(/am_notification_outbox_depth\{state="sending"\} 0\b/);
+    } finally {
+      await Promise.all([ok.close(), bad.close(), slow.close()]);
+    }
   });
 
   it('passes promtool check metrics', async () => {

@@ -179,7 +179,13 @@ const RuleFields = {
   /** `{{agent.name}}`, `{{value}}`, `{{threshold}}`, `{{rule.name}}`, `{{labels.x}}` … */
   summaryTemplate: z.string().max(2000).default('{{rule.name}} on {{agent.name}}: {{value}}'),
   channelIds: z.array(z.uuid()).max(20).default([]),
-  escalation: z.array(EscalationStepSchema).max(10).default([]),
+  /** The escalation policy (`/escalation-policies`) this rule follows; null: none. */
+  escalationPolicyId: z.uuid().nullable().optional(),
+  /**
+   * Deprecated inline steps, kept for older clients: a non-empty list creates a policy named
+   * after the rule and links it (not together with `escalationPolicyId`).
+   */
+  escalation: z.array(EscalationStepSchema).max(10).optional(),
   /** Followers of a group firing within this many seconds are batched into one notification. */
   groupWindowSec: z.number().min(0).max(3600).default(10),
 };
@@ -201,6 +207,7 @@ export const UpdateAlertRuleSchema = z
     labels: Labels,
     summaryTemplate: z.string().max(2000),
     channelIds: z.array(z.uuid()).max(20),
+    escalationPolicyId: z.uuid().nullable(),
     escalation: z.array(EscalationStepSchema).max(10),
     groupWindowSec: z.number().min(0).max(3600),
   })
@@ -221,6 +228,8 @@ export interface AlertRule {
   labels: Record<string, string>;
   summaryTemplate: string;
   channelIds: string[];
+  escalationPolicyId: string | null;
+  /** The steps of the linked policy (read-only mirror for older clients). */
   escalation: EscalationStep[];
   groupWindowSec: number;
   createdAt: string;

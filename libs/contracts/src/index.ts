@@ -9,6 +9,7 @@ export * from './socket-events.js';
 export * from './agents.js';
 export * from './metrics.js';
 export * from './alerts.js';
+export * from './escalation.js';
 export * from './fleet.js';
 export * from './activity.js';
 export * from './reports.js';

@@ -6,7 +6,9 @@ import type {
   AlertTestResult,
   ChannelTestResult,
   CreateAlertRuleInput,
+  CreateEscalationPolicyInput,
   Delivery,
+  EscalationPolicy,
   ListAlertsQuery,
   MaintenanceWindow,
   NotificationChannel,
@@ -19,6 +21,7 @@ export const alertsKeys = createQueryKeys('alerts');
 export const alertRulesKeys = createQueryKeys('alert-rules');
 export const channelsKeys = createQueryKeys('notification-channels');
 export const maintenanceKeys = createQueryKeys('maintenance-windows');
+export const escalationPoliciesKeys = createQueryKeys('escalation-policies');
 
 export interface AlertListParams {
   state?: string;
@@ -68,6 +71,12 @@ export const alertQueries = {
           signal,
         ),
     }),
+  escalationPolicies: () =>
+    queryOptions({
+      queryKey: escalationPoliciesKeys.list({}),
+      queryFn: ({ signal }) =>
+        api.get<Page<EscalationPolicy>>('/escalation-policies', { limit: 500 }, signal),
+    }),
   maintenance: () =>
     queryOptions({
       queryKey: maintenanceKeys.list({}),
@@ -88,6 +97,11 @@ export const alertActions = {
   createChannel: (body: unknown) => api.post<NotificationChannel>('/notification-channels', body),
   deleteChannel: (id: string) => api.delete(`/notification-channels/${id}`),
   testChannel: (id: string) => api.post<ChannelTestResult>(`/notification-channels/${id}/test`),
+  createPolicy: (body: CreateEscalationPolicyInput) =>
+    api.post<EscalationPolicy>('/escalation-policies', body),
+  updatePolicy: (id: string, body: Partial<CreateEscalationPolicyInput>) =>
+    api.patch<EscalationPolicy>(`/escalation-policies/${id}`, body),
+  deletePolicy: (id: string) => api.delete(`/escalation-policies/${id}`),
   createWindow: (body: unknown) => api.post<MaintenanceWindow>('/maintenance-windows', body),
   deleteWindow: (id: string) => api.delete(`/maintenance-windows/${id}`),
   /** Backtest a rule draft over the last `hours` of stored history. */

@@ -11,6 +11,7 @@ import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertin
 import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
 import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
 import { AddAlertInhibitionAndGroupUnreachableRule1795910000000 } from './1795910000000-AddAlertInhibitionAndGroupUnreachableRule.js';
+import { CreateEscalationPolicies1795910000001 } from './1795910000001-CreateEscalationPolicies.js';
 import { CreateReportSchedules1796207000000 } from './1796207000000-CreateReportSchedules.js';
 import { AddAgentGroupParent1796207000001 } from './1796207000001-AddAgentGroupParent.js';
 
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   CreateMaintenanceWindows1795900000001,
   AddOutboxGroupKey1795900000002,
   AddAlertInhibitionAndGroupUnreachableRule1795910000000,
+  CreateEscalationPolicies1795910000001,
   CreateReportSchedules1796207000000,
   AddAgentGroupParent1796207000001,
 ];

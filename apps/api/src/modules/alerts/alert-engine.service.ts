@@ -40,6 +40,7 @@ import {
   type EvalResult,
   type MetricSelector,
 } from './condition-eval.js';
+import { EscalationService } from './escalation.service.js';
 import { RulesService, type RuleRow } from './rules.service.js';
 import { alertTemplateVars, renderTemplate } from './template.js';
 
@@ -184,8 +185,12 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     @Optional() private readonly realtime?: RealtimePublisher,
     @Optional() private readonly agentsService?: AgentsService,
     @Optional() private readonly promMetrics?: MetricsRegistry,
+    @Optional() private readonly escalations?: EscalationService,
   ) {
     rulesService.onChange((id) => this.reloadRule(id));
+    escalations?.usePayload((rule, rows, event, dedupKey) =>
+      this.payload(rule, rows, event, dedupKey),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -804,9 +809,9 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     ).slice(0, 4000);
   }
 
-  private nextEscalation(rule: RuleRow, step: number, firedAt: Date): Date | null {
-    const s = rule.escalation[step];
-    return s ? new Date(firedAt.getTime() + s.afterMinutes * 60_000) : null;
+  /** Escalation steps are timed by the EscalationService; a policy makes the alert due at once. */
+  private nextEscalation(rule: RuleRow, _step: number, firedAt: Date): Date | null {
+    return this.escalations?.firstCheck(rule, firedAt) ?? null;
   }
 
   private async openInstance(
@@ -1228,55 +1233,9 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
 
   // ---------------------------------------------------------------- escalation
 
-  /** Unacknowledged firing alerts (or whose ack expired) move to their next escalation step. */
+  /** Unacknowledged firing alerts (or whose ack expired) move along their escalation policy. */
   private async escalate(): Promise<void> {
-    const done = await this.db.transaction(async (m) => {
-      const due = await sqlRows<InstanceRow>(
-        m,
-        `SELECT * FROM alert_instances
-          WHERE state = 'firing' AND next_escalation_at <= now() AND NOT suppressed
-            AND (acked_at IS NULL OR (ack_expires_at IS NOT NULL AND ack_expires_at <= now()))
-          ORDER BY next_escalation_at LIMIT 50 FOR UPDATE SKIP LOCKED`,
-      );
-      const out: string[] = [];
-      for (const inst of due) {
-        const rule = this.rules.get(inst.rule_id)?.row;
-        const step = rule?.escalation[inst.escalation_step];
-        if (!rule || !step || !inst.fired_at) {
-          await m.query(`UPDATE alert_instances SET next_escalation_at = NULL WHERE id = $1`, [
-            inst.id,
-          ]);
-          continue;
-        }
-        const entries: OutboxEntry[] = step.channelIds.map((channelId) => ({
-          channelId,
-          alertId: inst.id,
-          event: 'escalated',
-          payload: this.payload(
-            rule,
-            [inst],
-            'escalated',
-            `${inst.id}:escalate:${inst.escalation_step}:${channelId}`,
-          ),
-        }));
-        out.push(...(await this.delivery.enqueue(m, entries)));
-        await m.query(
-          `UPDATE alert_instances SET escalation_step = escalation_step + 1, next_escalation_at = $2, version = version + 1 WHERE id = $1`,
-          [inst.id, this.nextEscalation(rule, inst.escalation_step + 1, inst.fired_at)],
-        );
-        await this.history(
-          m,
-          inst.id,
-          'escalated',
-          null,
-          `step ${inst.escalation_step + 1}`,
-          null,
-          new Date(),
-        );
-      }
-      return out;
-    });
-    if (done.length) this.delivery.kick(done);
+    await this.escalations?.run();
   }
 }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type {
   AlertCondition,
   AlertRule,
@@ -13,7 +13,8 @@ import type {
 } from '@agent-monitor/contracts';
 import type { RequestContext } from '../../common/access.js';
 import { principalLabel } from '../../common/access.js';
-import { notFound } from '../../common/errors.js';
+import { badRequest, notFound } from '../../common/errors.js';
+import { EscalationPoliciesService } from '../escalation-policies/escalation-policies.service.js';
 import { ChannelsService } from '../notifications/channels.service.js';
 import { sqlCount, sqlRows } from '../notifications/sql.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -31,13 +32,13 @@ export interface RuleRow {
   labels: Record<string, string>;
   summary_template: string;
   channel_ids: string[];
-  escalation: EscalationStep[];
+  escalation_policy_id: string | null;
   group_window_sec: number;
   created_at: Date;
   updated_at: Date;
 }
 
-export function toRule(r: RuleRow): AlertRule {
+export function toRule(r: RuleRow, steps: EscalationStep[] = []): AlertRule {
   return {
     id: r.id,
     name: r.name,
@@ -51,7 +52,8 @@ export function toRule(r: RuleRow): AlertRule {
     labels: r.labels,
     summaryTemplate: r.summary_template,
     channelIds: r.channel_ids,
-    escalation: r.escalation,
+    escalationPolicyId: r.escalation_policy_id,
+    escalation: r.escalation_policy_id ? steps : [],
     groupWindowSec: r.group_window_sec,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
@@ -68,7 +70,22 @@ export class RulesService {
     private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly channels: ChannelsService,
+    private readonly policies: EscalationPoliciesService,
   ) {}
+
+  /** Rules as the API shows them, with their policy's steps mirrored as `escalation`. */
+  private async toRules(rows: RuleRow[]): Promise<AlertRule[]> {
+    const ids = [...new Set(rows.map((r) => r.escalation_policy_id).filter((x) => x !== null))];
+    const steps = ids.length
+      ? await sqlRows<{ id: string; steps: EscalationStep[] }>(
+          this.db,
+          `SELECT id, steps FROM escalation_policies WHERE id = ANY($1::uuid[])`,
+          [ids],
+        )
+      : [];
+    const byId = new Map(steps.map((p) => [p.id, p.steps]));
+    return rows.map((r) => toRule(r, byId.get(r.escalation_policy_id ?? '') ?? []));
+  }
 
   /**
    * The engine reloads a rule on this instance before the request answers, so a sample sent
@@ -84,18 +101,38 @@ export class RulesService {
 
   private async checkChannels(r: Partial<CreateAlertRule>): Promise<void> {
     if (r.channelIds) await this.channels.assertExist(r.channelIds, 'channelIds');
+    if (r.escalation?.length && r.escalationPolicyId)
+      throw badRequest(
+        'escalation: give either escalationPolicyId or (deprecated) inline escalation steps, not both',
+        [{ field: 'escalation', message: 'not together with escalationPolicyId' }],
+      );
     for (const [i, step] of (r.escalation ?? []).entries()) {
       await this.channels.assertExist(step.channelIds, `escalation.${i}.channelIds`);
     }
+    if (r.escalationPolicyId)
+      await this.policies.assertExists(r.escalationPolicyId, 'escalationPolicyId');
+  }
+
+  /** The policy id a write links: the given one, a new one for inline steps, or none. */
+  private async policyFor(
+    m: EntityManager,
+    r: Partial<CreateAlertRule>,
+    ruleName: string,
+    ctx: RequestContext,
+  ): Promise<string | null | undefined> {
+    if (r.escalation?.length) return this.policies.createInline(m, ruleName, r.escalation, ctx);
+    if (r.escalationPolicyId !== undefined) return r.escalationPolicyId;
+    return r.escalation ? null : undefined;
   }
 
   async create(r: CreateAlertRule, ctx: RequestContext): Promise<AlertRule> {
     await this.checkChannels(r);
     const row = await this.db.transaction(async (m) => {
+      const policyId = (await this.policyFor(m, r, r.name, ctx)) ?? null;
       const [x] = await sqlRows<RuleRow>(
         m,
         `INSERT INTO alert_rules (name, description, enabled, severity, scope, condition, for_sec,
-            keep_firing_for_sec, labels, summary_template, channel_ids, escalation, group_window_sec, created_by)
+            keep_firing_for_sec, labels, summary_template, channel_ids, escalation_policy_id, group_window_sec, created_by)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING *`,
         [
           r.name,
@@ -109,7 +146,7 @@ export class RulesService {
           JSON.stringify(r.labels),
           r.summaryTemplate,
           r.channelIds,
-          JSON.stringify(r.escalation),
+          policyId,
           r.groupWindowSec,
           principalLabel(ctx.principal),
         ],
@@ -123,7 +160,7 @@ export class RulesService {
       return x;
     });
     await this.changed(row.id);
-    return toRule(row);
+    return (await this.toRules([row]))[0];
   }
 
   async list(q: ListAlertRulesQuery): Promise<Page<AlertRule>> {
@@ -143,13 +180,13 @@ export class RulesService {
       `SELECT * FROM alert_rules ${w} ORDER BY name, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, q.limit, (q.page - 1) * q.limit],
     );
-    return { items: rows.map(toRule), total: n, page: q.page, limit: q.limit };
+    return { items: await this.toRules(rows), total: n, page: q.page, limit: q.limit };
   }
 
   async get(id: string): Promise<AlertRule> {
     const [r] = await sqlRows<RuleRow>(this.db, `SELECT * FROM alert_rules WHERE id = $1`, [id]);
     if (!r) throw notFound('Alert rule', id);
-    return toRule(r);
+    return (await this.toRules([r]))[0];
   }
 
   async update(id: string, patch: UpdateAlertRule, ctx: RequestContext): Promise<AlertRule> {
@@ -166,20 +203,29 @@ export class RulesService {
       labels: ['labels', (v) => JSON.stringify(v)],
       summaryTemplate: ['summary_template', (v) => v],
       channelIds: ['channel_ids', (v) => v],
-      escalation: ['escalation', (v) => JSON.stringify(v)],
+      escalationPolicyId: ['escalation_policy_id', (v) => v],
+      escalation: ['escalation_policy_id', (v) => v],
       groupWindowSec: ['group_window_sec', (v) => v],
     };
     const sets: string[] = [];
     const params: unknown[] = [id];
     for (const [k, v] of Object.entries(patch) as Array<[keyof UpdateAlertRule, never]>) {
-      if (v === undefined) continue;
+      if (v === undefined || k === 'escalation' || k === 'escalationPolicyId') continue;
       const [col, conv] = cols[k];
       sets.push(`${col} = $${params.push(conv(v))}`);
     }
     const row = await this.db.transaction(async (m) => {
+      const [cur] = await sqlRows<{ name: string }>(
+        m,
+        `SELECT name FROM alert_rules WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
+      if (!cur) throw notFound('Alert rule', id);
+      const policyId = await this.policyFor(m, patch, patch.name ?? cur.name, ctx);
+      if (policyId !== undefined) sets.push(`escalation_policy_id = $${params.push(policyId)}`);
       const [x] = await sqlRows<RuleRow>(
         m,
-        `UPDATE alert_rules SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
+        `UPDATE alert_rules SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING *`,
         params,
       );
       if (!x) throw notFound('Alert rule', id);
@@ -192,7 +238,7 @@ export class RulesService {
       return x;
     });
     await this.changed(id);
-    return toRule(row);
+    return (await this.toRules([row]))[0];
   }
 
   async remove(id: string, ctx: RequestContext): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type UpdateChannel,
 } from '@agent-monitor/contracts';
 import type { RequestContext } from '../../common/access.js';
-import { badRequest, notFound } from '../../common/errors.js';
+import { badRequest, conflict, notFound } from '../../common/errors.js';
 import { parseOrThrow } from '../../common/zod-validation.pipe.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -259,8 +259,28 @@ export class ChannelsService {
 
   async remove(id: string, ctx: RequestContext): Promise<void> {
     await this.db.transaction(async (m) => {
-      const n = await sqlCount(m, `DELETE FROM notification_channels WHERE id = $1`, [id]);
-      if (!n) throw notFound('Notification channel', id);
+      const [found] = await sqlRows<{ id: string }>(
+        m,
+        `SELECT id FROM notification_channels WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
+      if (!found) throw notFound('Notification channel', id);
+      // Escalation steps cannot silently lose their only channel: the policy is edited first.
+      const policies = await sqlRows<{ id: string; name: string }>(
+        m,
+        `SELECT id, name FROM escalation_policies p
+          WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(p.steps) s WHERE s->'channelIds' ? $1::text)
+          ORDER BY lower(name)`,
+        [id],
+      );
+      if (policies.length)
+        throw conflict(
+          `The channel is used by escalation polic${policies.length === 1 ? 'y' : 'ies'} ${policies
+            .map((p) => `"${p.name}"`)
+            .join(', ')}; remove it from their steps first`,
+          { escalationPolicies: policies },
+        );
+      await sqlCount(m, `DELETE FROM notification_channels WHERE id = $1`, [id]);
       await m.query(
         `UPDATE alert_rules SET channel_ids = array_remove(channel_ids, $1::uuid) WHERE $1::uuid = ANY(channel_ids)`,
         [id],

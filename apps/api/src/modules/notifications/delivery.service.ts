@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
@@ -14,6 +15,7 @@ import type {
   Page,
 } from '@agent-monitor/contracts';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { MetricsRegistry, type NotificationOutcome } from '../system/metrics-registry.service.js';
 import { ChannelsService } from './channels.service.js';
 import { sendNotification, type SendOptions, type SendResult } from './senders.js';
 import { PriorityDb, type SqlRunner } from './priority-db.js';
@@ -51,6 +53,9 @@ export interface OutboxEntry {
   group?: { key: string; windowSec: number };
 }
 
+/** Firing and resolved notifications of one group are batched (each with its own leader). */
+const GROUPED_EVENTS = new Set(['firing', 'resolved']);
+
 /** Exponential backoff with jitter; a receiver's Retry-After wins when it gives one. */
 export function retryDelayMs(
   attempt: number,
@@ -85,7 +90,33 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     private readonly channels: ChannelsService,
     private readonly fast: PriorityDb,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() private readonly metrics?: MetricsRegistry,
+  ) {
+    // Outbox depth read at scrape time: what waits to be sent now (`due`), later (`scheduled`:
+    // retries in backoff, batches waiting for their group window) and what is being sent.
+    const depth = metrics?.gauge({
+      name: 'am_notification_outbox_depth',
+      help: 'Notification outbox rows not yet delivered or failed, by state (due, scheduled, sending).',
+      labelNames: ['state'] as const,
+      collect: async () => {
+        if (!depth) return;
+        const counts = { due: 0, scheduled: 0, sending: 0 };
+        try {
+          const rows = await sqlRows<{ state: keyof typeof counts; n: number }>(
+            this.db,
+            `SELECT CASE WHEN status = 'sending' THEN 'sending'
+                         WHEN next_attempt_at <= now() THEN 'due' ELSE 'scheduled' END AS state,
+                    count(*)::int AS n
+               FROM notification_outbox WHERE status IN ('pending', 'sending') GROUP BY 1`,
+          );
+          for (const r of rows) counts[r.state] = r.n;
+        } catch {
+          return; // database unreachable: keep the last figures rather than fail the scrape
+        }
+        for (const [state, n] of Object.entries(counts)) depth.set({ state }, n);
+      },
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.pollTimer = setInterval(() => void this.poll(), this.config.NOTIFY_POLL_INTERVAL);
@@ -116,7 +147,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   async enqueue(m: SqlRunner, entries: OutboxEntry[]): Promise<string[]> {
     const ids: string[] = [];
     for (const e of entries) {
-      if (e.group && e.group.windowSec > 0 && e.event === 'firing' && !e.suppressed) {
+      if (e.group && e.group.windowSec > 0 && GROUPED_EVENTS.has(e.event) && !e.suppressed) {
         const id = await this.enqueueGrouped(m, e, e.group);
         if (id) ids.push(id);
         continue;
@@ -161,32 +192,38 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
 
   /**
    * Leader or follower: returns the id to send now (leader), or null when the alert joined a
-   * batch that is timed for the end of the group window. Serialised per (channel, group) with
-   * a transaction-scoped advisory lock so concurrent transitions agree on who leads.
+   * batch that is timed for the end of the group window. Serialised per (channel, group,
+   * event) with a transaction-scoped advisory lock so concurrent transitions agree on who
+   * leads. Firing and resolved transitions group separately: N agents recovering together
+   * get one "resolved" leader and one batch, like N agents failing together.
    */
   private async enqueueGrouped(
     m: SqlRunner,
     e: OutboxEntry,
     g: { key: string; windowSec: number },
   ): Promise<string | null> {
-    await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`outbox:${e.channelId}:${g.key}`]);
+    const ev = e.event;
+    const batchEv = `${ev}_group`;
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+      `outbox:${e.channelId}:${g.key}:${ev}`,
+    ]);
     const [leader] = await sqlRows<{ created_at: Date; window_end: Date; open: boolean }>(
       m,
       `SELECT created_at, created_at + make_interval(secs => $3::float8) AS window_end,
               created_at + make_interval(secs => $3::float8) > clock_timestamp() AS open
          FROM notification_outbox
-        WHERE channel_id = $1 AND group_key = $2 AND event = 'firing'
+        WHERE channel_id = $1 AND group_key = $2 AND event = $4
         ORDER BY created_at DESC LIMIT 1`,
-      [e.channelId, g.key, g.windowSec],
+      [e.channelId, g.key, g.windowSec, ev],
     );
-    if (!leader?.open) return this.insert(m, e, 'firing', 'pending', null);
+    if (!leader?.open) return this.insert(m, e, ev, 'pending', null);
     const [batch] = await sqlRows<{ id: string }>(
       m,
       `SELECT id FROM notification_outbox
-        WHERE channel_id = $1 AND group_key = $2 AND event = 'firing_group' AND status = 'pending'
+        WHERE channel_id = $1 AND group_key = $2 AND event = $4 AND status = 'pending'
           AND attempts = 0 AND created_at >= $3
         ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
-      [e.channelId, g.key, leader.created_at],
+      [e.channelId, g.key, leader.created_at, batchEv],
     );
     if (batch) {
       await m.query(
@@ -195,7 +232,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       );
       return null;
     }
-    const id = await this.insert(m, e, 'firing_group', 'pending', leader.window_end);
+    const id = await this.insert(m, e, batchEv, 'pending', leader.window_end);
     if (id) this.later(id, Math.max(0, leader.window_end.getTime() - Date.now()) + 5);
     return null;
   }
@@ -296,23 +333,26 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     } else {
       result = await sendNotification(ch, row.payload, this.sendOptions);
     }
-    await this.record(row, result);
+    await this.record(row, result, ch?.type ?? 'unknown');
   }
 
-  private async record(row: OutboxRow, r: SendResult): Promise<void> {
+  private async record(row: OutboxRow, r: SendResult, channelType: string): Promise<void> {
     const max = this.config.NOTIFY_MAX_ATTEMPTS;
     let delay: number | null = null;
+    let outcome: NotificationOutcome = 'failed';
     await this.fast.transaction(async (m) => {
       await m.query(
         `INSERT INTO notification_attempts (outbox_id, attempt, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5)`,
         [row.id, row.attempts, r.statusCode, r.error, r.durationMs],
       );
       if (r.ok) {
+        outcome = 'delivered';
         await m.query(
           `UPDATE notification_outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1`,
           [row.id],
         );
       } else if (r.retryable && row.attempts < max) {
+        outcome = 'retrying';
         delay = retryDelayMs(
           row.attempts,
           r.retryAfterMs,
@@ -333,6 +373,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
         );
       }
     });
+    // Counted once the attempt's record committed: one increment per recorded attempt.
+    this.metrics?.notificationDeliveries.inc({ channel_type: channelType, outcome });
     if (!r.ok) {
       this.logger.warn(
         `notification ${row.dedup_key} attempt ${row.attempts}: ${r.error ?? 'failed'}`,

@@ -4,6 +4,7 @@ import Tabs from '@mui/material/Tabs';
 import { Page, PageHeader } from '../../components/PageHeader';
 import { AlertsPage } from './AlertsPage';
 import { ChannelsPage } from './ChannelsPage';
+import { EscalationPoliciesPage } from './EscalationPoliciesPage';
 import { MaintenancePage } from './MaintenancePage';
 import { RulesPage } from './RulesPage';
 
@@ -11,10 +12,14 @@ const TABS = [
   { to: '/alerts', label: 'Alerts' },
   { to: '/alerts/rules', label: 'Rules' },
   { to: '/alerts/channels', label: 'Channels' },
+  { to: '/alerts/escalation-policies', label: 'Escalation' },
   { to: '/alerts/maintenance', label: 'Maintenance' },
 ];
 
-/** Alerting: active and past alerts, rules, notification channels, maintenance windows. */
+/**
+ * Alerting: active and past alerts, rules, notification channels, escalation policies,
+ * maintenance windows.
+ */
 export default function AlertsSection() {
   const { pathname } = useLocation();
   const current =
@@ -36,6 +41,7 @@ export default function AlertsSection() {
         <Route index element={<AlertsPage />} />
         <Route path="rules" element={<RulesPage />} />
         <Route path="channels" element={<ChannelsPage />} />
+        <Route path="escalation-policies" element={<EscalationPoliciesPage />} />
         <Route path="maintenance" element={<MaintenancePage />} />
       </Routes>
     </Page>

@@ -25,7 +25,12 @@ import {
   type AlertRule,
   type AlertSeverity,
 } from '@agent-monitor/contracts';
-import { alertActions, alertQueries, alertRulesKeys } from '../../api/alerts.queries';
+import {
+  alertActions,
+  alertQueries,
+  alertRulesKeys,
+  escalationPoliciesKeys,
+} from '../../api/alerts.queries';
 import { groupsQueries } from '../../api/fleet.queries';
 import { errorMessage } from '../../api/client';
 import { queryClient } from '../../api/query-client';
@@ -76,6 +81,8 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
   const channels = useQuery({ ...alertQueries.channels(), enabled: open });
   const groups = useQuery({ ...groupsQueries.list({ limit: 100 }), enabled: open });
   const [groupIds, setGroupIds] = useState<string[]>([]);
+  const policies = useQuery({ ...alertQueries.escalationPolicies(), enabled: open });
+  const [policyId, setPolicyId] = useState('');
   const [name, setName] = useState('');
   const [severity, setSeverity] = useState<AlertSeverity>('warning');
   const [forSec, setForSec] = useState(0);
@@ -93,12 +100,15 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
         forSec,
         summaryTemplate: summary,
         channelIds,
+        escalationPolicyId: policyId || null,
         condition,
         scope: groupIds.length ? { groupIds } : {},
       }),
     onSuccess: () => {
       notify('Rule created');
       void queryClient.invalidateQueries({ queryKey: alertRulesKeys.all });
+      // A policy lists the rules that use it.
+      void queryClient.invalidateQueries({ queryKey: escalationPoliciesKeys.all });
       onClose();
     },
   });
@@ -228,6 +238,33 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
               </Typography>
             )}
           </Box>
+          <TextField
+            select
+            label="Escalation policy"
+            value={policyId}
+            onChange={(e) => setPolicyId(e.target.value)}
+            helperText={
+              policies.data?.items.length === 0
+                ? 'No escalation policies yet (Escalation tab).'
+                : 'While a firing alert stays unacknowledged, the policy notifies step by step.'
+            }
+            slotProps={{
+              select: {
+                displayEmpty: true,
+                SelectDisplayProps: { 'data-testid': 'rule-escalation-policy' } as object,
+              },
+              inputLabel: { shrink: true },
+            }}
+          >
+            <MenuItem value="">
+              <em>None</em>
+            </MenuItem>
+            {(policies.data?.items ?? []).map((p) => (
+              <MenuItem key={p.id} value={p.id}>
+                {p.name} ({p.steps.length} step{p.steps.length === 1 ? '' : 's'})
+              </MenuItem>
+            ))}
+          </TextField>
         </Stack>
       </DialogContent>
       <DialogActions>
@@ -248,8 +285,12 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
 export function RulesPage() {
   const notify = useNotify();
   const rules = useQuery(alertQueries.rules());
+  const policies = useQuery(alertQueries.escalationPolicies());
   const [editing, setEditing] = useState(false);
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: alertRulesKeys.all });
+  const refresh = () => {
+    void queryClient.invalidateQueries({ queryKey: alertRulesKeys.all });
+    void queryClient.invalidateQueries({ queryKey: escalationPoliciesKeys.all });
+  };
   const toggle = useMutation({
     mutationFn: (r: AlertRule) => alertActions.updateRule(r.id, { enabled: !r.enabled }),
     onSuccess: refresh,
@@ -283,6 +324,7 @@ export function RulesPage() {
                 <TableCell>Severity</TableCell>
                 <TableCell>Condition</TableCell>
                 <TableCell>Scope</TableCell>
+                <TableCell>Escalation</TableCell>
                 <TableCell />
               </TableRow>
             </TableHead>
@@ -301,6 +343,12 @@ export function RulesPage() {
                     {r.forSec ? ` for ${r.forSec}s` : ''}
                   </TableCell>
                   <TableCell data-testid="rule-scope">{describeScope(r)}</TableCell>
+                  <TableCell>
+                    {r.escalationPolicyId
+                      ? (policies.data?.items.find((p) => p.id === r.escalationPolicyId)?.name ??
+                        '…')
+                      : '—'}
+                  </TableCell>
                   <TableCell>
                     <Button size="small" color="error" onClick={() => remove.mutate(r.id)}>
                       Delete
