@@ -19,6 +19,10 @@ export interface AgentListParams {
   status?: string;
   type?: string;
   environment?: string;
+  /** `metadata.region`; comma-separated for several. */
+  region?: string;
+  /** Group id (members include those of child groups). */
+  group?: string;
   tag?: string[];
   q?: string;
   sort?: string;

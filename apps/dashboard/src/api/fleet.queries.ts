@@ -2,6 +2,7 @@ import { queryOptions } from '@tanstack/react-query';
 import type {
   Agent,
   AgentGroup,
+  AgentGroupDetail,
   CreateAgentGroupRequest,
   DependencyGraph,
   GroupConfig,
@@ -28,7 +29,7 @@ export const groupsQueries = {
   detail: (id: string) =>
     queryOptions({
       queryKey: groupsKeys.detail(id),
-      queryFn: ({ signal }) => api.get<AgentGroup>(`/agent-groups/${id}`, undefined, signal),
+      queryFn: ({ signal }) => api.get<AgentGroupDetail>(`/agent-groups/${id}`, undefined, signal),
     }),
   members: (id: string, page = 1, limit = 100) =>
     queryOptions({

@@ -1,5 +1,13 @@
 import { queryOptions } from '@tanstack/react-query';
-import type { Report, ReportFormat } from '@agent-monitor/contracts';
+import type {
+  CreateReportScheduleRequest,
+  Page,
+  Report,
+  ReportFormat,
+  ReportSchedule,
+  ReportScheduleRun,
+  UpdateReportSchedule,
+} from '@agent-monitor/contracts';
 import { api, ApiError, buildUrl, refreshSession } from './client';
 import { createQueryKeys } from './query-keys';
 import { session } from './session';
@@ -23,6 +31,26 @@ export const reportsQueries = {
         api.get<Report>('/reports/generate', { ...p, format: 'json' }, signal),
       staleTime: 30_000,
     }),
+};
+
+export const reportSchedulesKeys = createQueryKeys('report-schedules');
+
+export const reportSchedulesQueries = {
+  list: () =>
+    queryOptions({
+      queryKey: reportSchedulesKeys.list({}),
+      queryFn: ({ signal }) =>
+        api.get<Page<ReportSchedule>>('/report-schedules', { limit: 100 }, signal),
+    }),
+};
+
+export const reportSchedulesApi = {
+  create: (body: CreateReportScheduleRequest) =>
+    api.post<ReportSchedule>('/report-schedules', body),
+  update: (id: string, body: UpdateReportSchedule) =>
+    api.patch<ReportSchedule>(`/report-schedules/${id}`, body),
+  remove: (id: string) => api.delete(`/report-schedules/${id}`),
+  runNow: (id: string) => api.post<ReportScheduleRun>(`/report-schedules/${id}/run`),
 };
 
 /**

@@ -14,6 +14,7 @@ import GridViewOutlined from '@mui/icons-material/GridViewOutlined';
 import TableRowsOutlined from '@mui/icons-material/TableRowsOutlined';
 import { AGENT_KINDS, AGENT_STATUSES, type AgentStatus } from '@agent-monitor/contracts';
 import { agentsQueries, type AgentListParams } from '../../api/agents.queries';
+import { groupsQueries } from '../../api/fleet.queries';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageHeader } from '../../components/PageHeader';
@@ -39,6 +40,8 @@ function useFilters() {
     status: sp.get('status') ?? undefined,
     type: sp.get('type') ?? undefined,
     environment: sp.get('environment') ?? undefined,
+    region: sp.get('region') ?? undefined,
+    group: sp.get('group') ?? undefined,
     tag: sp.getAll('tag'),
     q: sp.get('q') ?? undefined,
     sort: sp.get('sort') ?? 'name',
@@ -75,6 +78,7 @@ export default function AgentsPage() {
   }, [search]);
 
   const list = useQuery(agentsQueries.list(params));
+  const groups = useQuery(groupsQueries.list({ limit: 500 }));
   const counts = list.data?.statusCounts;
   const total = useMemo(
     () => (counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0),
@@ -174,6 +178,30 @@ export default function AgentsPage() {
           onChange={(e) => set({ environment: e.target.value.trim() || undefined })}
           sx={{ minWidth: 140 }}
         />
+        <TextField
+          size="small"
+          label="Region"
+          value={params.region ?? ''}
+          onChange={(e) => set({ region: e.target.value.trim() || undefined })}
+          sx={{ minWidth: 120 }}
+          slotProps={{ htmlInput: { 'data-testid': 'filter-region' } }}
+        />
+        <TextField
+          select
+          size="small"
+          label="Group"
+          value={groups.data ? (params.group ?? '') : ''}
+          onChange={(e) => set({ group: e.target.value || undefined })}
+          sx={{ minWidth: 150 }}
+        >
+          <MenuItem value="">Any</MenuItem>
+          {groups.data?.items.map((g) => (
+            <MenuItem key={g.id} value={g.id}>
+              {g.parentId ? '↳ ' : ''}
+              {g.name}
+            </MenuItem>
+          ))}
+        </TextField>
         <TextField
           size="small"
           label="Tags (key:value, …)"

@@ -42,7 +42,7 @@ export function AgentsTable({ agents, now }: { agents: Agent[]; now: number }) {
           fontSize: 14,
         }}
       >
-        {['Name', 'Status', 'Type', 'Host', 'Environment', 'Tags', 'Last heartbeat'].map((h) => (
+        {['Name', 'Status', 'Type', 'Host', 'Env · region', 'Tags', 'Last heartbeat'].map((h) => (
           <Box role="columnheader" key={h} sx={cell}>
             {h}
           </Box>
@@ -94,6 +94,7 @@ export function AgentsTable({ agents, now }: { agents: Agent[]; now: number }) {
                 </Typography>
                 <Typography role="cell" variant="body2" sx={cell}>
                   {a.environment ?? '—'}
+                  {a.region ? ` · ${a.region}` : ''}
                 </Typography>
                 <Box role="cell" sx={cell}>
                   <TagList tags={a.tags} max={3} />

@@ -9,6 +9,7 @@ import DialogActions from '@mui/material/DialogActions';
 import DialogContent from '@mui/material/DialogContent';
 import DialogTitle from '@mui/material/DialogTitle';
 import IconButton from '@mui/material/IconButton';
+import MenuItem from '@mui/material/MenuItem';
 import Paper from '@mui/material/Paper';
 import Stack from '@mui/material/Stack';
 import Table from '@mui/material/Table';
@@ -58,19 +59,24 @@ function CreateGroupDialog({ open, onClose }: { open: boolean; onClose: () => vo
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [selector, setSelector] = useState('');
+  const [parentId, setParentId] = useState('');
   const parsed = parseSelector(selector);
+  // One level of nesting: only top-level groups can be parents.
+  const parents = useQuery({ ...groupsQueries.list({ limit: 500 }), enabled: open });
   const create = useMutation({
     mutationFn: () =>
       groupsApi.create({
         name: name.trim(),
         description: description.trim() || undefined,
         tagSelector: typeof parsed === 'string' ? null : parsed,
+        parentId: parentId || null,
       }),
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: groupsKeys.all });
       setName('');
       setDescription('');
       setSelector('');
+      setParentId('');
       onClose();
     },
   });
@@ -106,6 +112,25 @@ function CreateGroupDialog({ open, onClose }: { open: boolean; onClose: () => vo
                 : 'Agents whose tags match every pair join automatically (* = any value).'
             }
           />
+          <TextField
+            select
+            label="Parent group"
+            value={parents.data ? parentId : ''}
+            onChange={(e) => setParentId(e.target.value)}
+            error={!!fieldErrors.parentId}
+            helperText={
+              fieldErrors.parentId ?? "Optional. The parent's members include this group's."
+            }
+          >
+            <MenuItem value="">None (top level)</MenuItem>
+            {parents.data?.items
+              .filter((g) => !g.parentId)
+              .map((g) => (
+                <MenuItem key={g.id} value={g.id}>
+                  {g.name}
+                </MenuItem>
+              ))}
+          </TextField>
           {create.error && !Object.keys(fieldErrors).length && <ErrorAlert error={create.error} />}
         </Stack>
       </DialogContent>
@@ -120,6 +145,51 @@ function CreateGroupDialog({ open, onClose }: { open: boolean; onClose: () => vo
         </Button>
       </DialogActions>
     </Dialog>
+  );
+}
+
+/** The group's aggregates: members' latest metrics (avg / min / max). */
+function Aggregates({ group }: { group: AgentGroup }) {
+  const detail = useQuery(groupsQueries.detail(group.id));
+  if (detail.error) return <ErrorAlert error={detail.error} />;
+  if (detail.isPending) return <TableSkeleton rows={2} columns={5} />;
+  const d = detail.data;
+  return (
+    <Stack spacing={1} sx={{ px: 2, pt: 2 }}>
+      {d.children.length > 0 && (
+        <Typography variant="body2" color="text.secondary">
+          Includes the members of {d.children.map((c) => c.name).join(', ')}.
+        </Typography>
+      )}
+      {d.metrics.length === 0 ? (
+        <Typography variant="body2" color="text.secondary">
+          No metrics from the members yet.
+        </Typography>
+      ) : (
+        <Table size="small" aria-label={`Metrics of ${group.name}`}>
+          <TableHead>
+            <TableRow>
+              <TableCell>Metric (latest)</TableCell>
+              <TableCell align="right">Agents</TableCell>
+              <TableCell align="right">Avg</TableCell>
+              <TableCell align="right">Min</TableCell>
+              <TableCell align="right">Max</TableCell>
+            </TableRow>
+          </TableHead>
+          <TableBody>
+            {d.metrics.slice(0, 12).map((m) => (
+              <TableRow key={m.metric} data-testid={`group-metric-${m.metric}`}>
+                <TableCell>{m.metric}</TableCell>
+                <TableCell align="right">{m.agentCount}</TableCell>
+                <TableCell align="right">{m.avg}</TableCell>
+                <TableCell align="right">{m.min}</TableCell>
+                <TableCell align="right">{m.max}</TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      )}
+    </Stack>
   );
 }
 
@@ -216,8 +286,25 @@ export default function GroupsPage() {
                       </TableCell>
                       <TableCell>
                         <Typography variant="body2" sx={{ fontWeight: 500 }}>
+                          {g.parentId ? '↳ ' : ''}
                           {g.name}
                         </Typography>
+                        {g.parentId && (
+                          <Typography
+                            variant="caption"
+                            color="text.secondary"
+                            sx={{ display: 'block' }}
+                          >
+                            in {list.data?.items.find((p) => p.id === g.parentId)?.name ?? '…'}
+                          </Typography>
+                        )}
+                        {g.children.length > 0 && (
+                          <Chip
+                            size="small"
+                            variant="outlined"
+                            label={`${g.children.length} subgroup${g.children.length === 1 ? '' : 's'}`}
+                          />
+                        )}
                         {g.description && (
                           <Typography variant="caption" color="text.secondary">
                             {g.description}
@@ -283,6 +370,7 @@ export default function GroupsPage() {
                         sx={{ p: 0, borderBottom: open === g.id ? undefined : 0 }}
                       >
                         <Collapse in={open === g.id} unmountOnExit>
+                          <Aggregates group={g} />
                           <Box sx={{ px: 2, pt: 2 }}>
                             <RolloutPanel group={g} />
                           </Box>

@@ -27,6 +27,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { Page, PageHeader } from '../../components/PageHeader';
 import { TableSkeleton } from '../../components/Skeletons';
 import { formatDateTime, formatDuration } from '../../components/format';
+import { ReportSchedules } from './ReportSchedules';
 
 const toLocal = (d: Date) => {
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -256,6 +257,7 @@ export default function ReportsPage() {
         title="Reports"
         subtitle="Availability, alerts (MTTA/MTTR) and activity per agent and group, for any period."
       />
+      <ReportSchedules />
       <Paper variant="outlined" sx={{ p: 2, mb: 3 }}>
         <Stack
           direction={{ xs: 'column', md: 'row' }}
