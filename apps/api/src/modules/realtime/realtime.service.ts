@@ -235,12 +235,6 @@ export class RealtimeService
     }
   }
 
-  /** 'disabled' without REDIS_URL; otherwise whether the live-event clients are connected. */
-  redisState(): 'up' | 'down' | 'disabled' {
-    if (!this.config.REDIS_URL) return 'disabled';
-    return this.redisUp ? 'up' : 'down';
-  }
-
   // ---------------------------------------------------------------- connections
 
   private async authenticate(socket: DashboardSocket): Promise<void> {
