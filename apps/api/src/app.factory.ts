@@ -18,6 +18,33 @@ import type { AppConfig } from './config/config.js';
 
 export const API_PREFIX = 'api/v2';
 
+/** Draining state of one app: see `startDraining`. */
+interface DrainState {
+  draining: boolean;
+  inFlight: number;
+}
+const drainStates = new WeakMap<object, DrainState>();
+
+/**
+ * First step of a graceful shutdown: from now on every new request (on a new or a kept-alive
+ * connection, readiness included) is answered at once with 503 + Retry-After and
+ * `Connection: close`, so load balancers move to another instance; requests already in
+ * progress run to completion. Resolves when none is left, or after `maxWaitMs`.
+ */
+export async function startDraining(
+  app: NestFastifyApplication,
+  maxWaitMs: number,
+): Promise<{ waitedMs: number; unfinished: number }> {
+  const state = drainStates.get(app);
+  if (!state) return { waitedMs: 0, unfinished: 0 };
+  state.draining = true;
+  const started = Date.now();
+  while (state.inFlight > 0 && Date.now() - started < maxWaitMs) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { waitedMs: Date.now() - started, unfinished: state.inFlight };
+}
+
 export interface CreateAppOptions {
   config: AppConfig;
   databaseUrl: string;
@@ -63,6 +90,22 @@ export async function createApp({
   });
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', String(req.id));
+  });
+  // Graceful shutdown (see startDraining): count requests in progress, refuse new ones.
+  const drain: DrainState = { draining: false, inFlight: 0 };
+  fastify.addHook('onRequest', (_req, reply, done) => {
+    if (drain.draining) {
+      void reply
+        .status(503)
+        .header('Retry-After', '5')
+        .header('Connection', 'close')
+        .send(errorBody(503, 'Server is shutting down; retry on another instance'));
+      return;
+    }
+    drain.inFlight++;
+    // 'close' fires once the response is sent or the connection is gone, whichever comes first.
+    reply.raw.once('close', () => drain.inFlight--);
+    done();
   });
 
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -125,6 +168,7 @@ export async function createApp({
     jsonDocumentUrl: `${API_PREFIX}/openapi.json`,
   });
 
+  drainStates.set(app, drain);
   await serveDashboard(app, config);
   // No app.enableShutdownHooks(): main.ts owns SIGTERM/SIGINT (drain, then exit 0 within 10 s).
   // Nest's own signal hook would close the app a second time and re-raise the signal (exit 143).

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
 import { createRootLogger } from './common/logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
-import { createApp } from './app.factory.js';
+import { createApp, startDraining } from './app.factory.js';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const startedAt = Date.now();
     log.info(`${signal} received: draining and shutting down`);
     const force = setTimeout(() => {
       log.error('Shutdown took longer than 10 s; exiting');
@@ -46,8 +47,17 @@ async function main(): Promise<void> {
     const reaper = setInterval(() => server.closeIdleConnections?.(), 100);
     reaper.unref();
     try {
+      // Stop accepting (new requests get 503 + Retry-After), let in-flight ones finish, then
+      // close: modules flush what they buffer (key last-use, live events, deliveries) and the
+      // pool ends. 10 s in all: at most 7 s for requests in progress.
+      const drained = await startDraining(app, 7000);
+      log.info(
+        `drained in ${drained.waitedMs} ms` +
+          (drained.unfinished ? ` (${drained.unfinished} requests still running)` : ''),
+      );
       await app.close();
       await embedded?.stop();
+      log.info(`shut down in ${Date.now() - startedAt} ms`);
     } finally {
       process.exit(0);
     }

@@ -73,16 +73,31 @@ function batch(agentId: string, from: number, n: number) {
   };
 }
 
-async function storedCount(url: string, agentId: string): Promise<number> {
+/** Stored samples of the agent (from `fromOffset` ms after BASE_TS on, when given). */
+async function storedCount(url: string, agentId: string, fromOffset?: number): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const r = await c.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
-        WHERE s.agent_id = $1`,
-      [agentId],
+        WHERE s.agent_id = $1 AND ($2::timestamptz IS NULL OR r.ts >= $2)`,
+      [agentId, fromOffset === undefined ? null : new Date(BASE_TS + fromOffset)],
     );
     return r.rows[0].n;
+  } finally {
+    await c.end();
+  }
+}
+
+async function lastUsed(url: string, key: string): Promise<Date | null> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ at: Date | null }>(
+      `SELECT last_used_at AS at FROM api_keys WHERE key_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`,
+      [key],
+    );
+    return r.rows[0]?.at ?? null;
   } finally {
     await c.end();
   }
@@ -113,25 +128,64 @@ describe('process lifecycle of the built server', () => {
       agentId = reg.body.id;
       agentHeaders = { authorization: `Bearer ${reg.body.agentKey}` };
 
-      // Three big batches in flight, then SIGTERM.
-      const inflight = [0, 1, 2].map((k) =>
-        s.http.post('/api/v2/metrics/batch', batch(agentId, k * 10_000, 1000), {
-          headers: agentHeaders,
-        }),
+      // A key whose last use is only buffered (written at most once a second, off the
+      // request path): the shutdown must flush it.
+      const flushKey = await insertKeyWith(databaseUrl, ['read'], 'U');
+      expect((await s.http.get('/api/v2/agents', { headers: flushKey.headers })).status).toBe(200);
+
+      // Big batches in flight, then SIGTERM.
+      const answeredAt: number[] = [];
+      const inflight = [0, 1, 2, 3].map((k) =>
+        s.http
+          .post('/api/v2/metrics/batch', batch(agentId, k * 10_000, 2000), {
+            headers: agentHeaders,
+          })
+          .then((r) => {
+            answeredAt.push(Date.now());
+            return { status: r.status, message: (r.body as { message?: string }).message };
+          }),
       );
-      await sleep(40);
+      // SIGTERM once the server is working on them (or they wait for an ingest slot).
+      for (let i = 0; i < 100; i++) {
+        const text = (await s.http.get<string>('/metrics')).body;
+        const busy = /^am_ingest_(?:in_flight|queued) ([1-9]\d*)/m.test(text);
+        if (busy) break;
+        await sleep(10);
+      }
       const sentAt = Date.now();
       s.child.kill('SIGTERM');
+      // Stop accepting: once the process has seen the signal (it logs that first), a new
+      // request is not taken on.
+      for (let i = 0; i < 600 && !s.output().includes('SIGTERM received'); i++) await sleep(5);
+      const late = await s.http
+        .post('/api/v2/metrics/batch', batch(agentId, 90_000, 10), { headers: agentHeaders })
+        .then(
+          (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after') }),
+          () => ({ status: 0, retryAfter: null }),
+        );
+      const lateAt = Date.now();
       const results = await Promise.all(inflight.map((p) => p.catch(() => ({ status: 0 }))));
       const exit = await s.exited;
+      const drainMs = exit.at - sentAt;
+      console.log(
+        `SIGTERM → exit ${exit.code} in ${drainMs} ms; in-flight answers ${results.map((r) => ('message' in r && r.status >= 300 ? `${r.status} (${r.message})` : r.status)).join(', ')}; ` +
+          `late request → ${late.status || 'connection refused'}` +
+          (answeredAt.some((t) => t > lateAt) ? ' while in-flight work was still finishing' : ''),
+      );
       expect(exit.code).toBe(0);
-      expect(exit.at - sentAt).toBeLessThan(10_000);
+      expect(drainMs).toBeLessThan(10_000);
       expect(s.output()).toContain('SIGTERM received');
-      // Every request that was in flight got its answer, and each 2xx is stored.
+      expect(s.output()).toMatch(/drained in \d+ ms/);
+      expect([0, 503]).toContain(late.status);
+      if (late.status === 503) expect(Number(late.retryAfter ?? '1')).toBeGreaterThanOrEqual(1);
+      // Finish in-flight: every request that was in flight got its answer, and each 2xx is stored.
       for (const r of results) expect([200, 201, 202, 204, 503]).toContain(r.status);
       const acked = results.filter((r) => r.status >= 200 && r.status < 300).length;
       expect(acked).toBeGreaterThan(0);
-      expect(await storedCount(databaseUrl, agentId)).toBeGreaterThanOrEqual(acked * 1000);
+      expect(await storedCount(databaseUrl, agentId)).toBeGreaterThanOrEqual(acked * 2000);
+      expect(await storedCount(databaseUrl, agentId, 90_000)).toBe(0);
+      // Flush: the buffered key use reached the database before the pool closed.
+      expect(await lastUsed(databaseUrl, flushKey.key)).not.toBeNull();
       // And it is gone: no new connection is accepted.
       await expect(s.http.get('/api/v2/health')).rejects.toThrow();
     } finally {

@@ -10,6 +10,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { OnEvent } from '@nestjs/event-emitter';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
+import type { Gauge, Histogram } from 'prom-client';
 import { createClient, type RedisClientType } from 'redis';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import {
@@ -67,6 +68,9 @@ export class RealtimeService
   private readonly fallbackLog = new MemoryEventLog();
   private redisClients: RedisClientType[] = [];
   private redisUp: boolean | null = null;
+  /** Events published but not yet handed to socket.io. */
+  private pending = 0;
+  private publishDelay: Histogram | null = null;
   /** Keeps this instance's events in the order they were published. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -117,6 +121,16 @@ export class RealtimeService
     }
     // `am_socket_connections` on /metrics and in system health snapshots.
     this.metrics?.setSocketConnectionsSource(() => this.nsp?.sockets.size ?? 0);
+    const pendingGauge: Gauge | undefined = this.metrics?.gauge({
+      name: 'am_realtime_pending_events',
+      help: 'Live events published on this instance and not yet handed to socket.io.',
+      collect: () => pendingGauge?.set(this.pending),
+    });
+    this.publishDelay =
+      this.metrics?.histogram({
+        name: 'am_realtime_publish_delay_seconds',
+        help: 'Time from publishing a live event to handing it to socket.io (numbering included).',
+      }) ?? null;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -221,12 +235,6 @@ export class RealtimeService
     }
   }
 
-  /** 'disabled' without REDIS_URL; otherwise whether the live-event clients are connected. */
-  redisState(): 'up' | 'down' | 'disabled' {
-    if (!this.config.REDIS_URL) return 'disabled';
-    return this.redisUp ? 'up' : 'down';
-  }
-
   // ---------------------------------------------------------------- connections
 
   private async authenticate(socket: DashboardSocket): Promise<void> {
@@ -316,18 +324,35 @@ export class RealtimeService
       payload: payload as unknown as Record<string, unknown>,
       ...(opts.agentId ? { agentId: opts.agentId } : {}),
     };
+    const started = performance.now();
+    this.pending++;
+    // The append is issued now, not after the previous event's round trip: commands on one
+    // Redis connection run in the order sent, so numbers still follow publish order, and a
+    // slow Redis no longer caps this instance at one event per round trip. Emits stay in order.
+    const logged = this.log.append(entry).catch((e: unknown) => {
+      this.warnOnce(`event log unavailable, numbering locally: ${String(e)}`);
+      return this.fallbackLog.append(entry);
+    });
     this.chain = this.chain
-      .then(() => this.log.append(entry))
-      .catch((e: unknown) => {
-        this.logger.warn(`event log unavailable, numbering locally: ${String(e)}`);
-        return this.fallbackLog.append(entry);
-      })
-      .then((logged) => {
+      .then(() => logged)
+      .then((l) => {
         const nsp = this.nsp;
         if (!nsp) return;
-        emitTo(logged.agentId ? nsp.to(agentRoom(logged.agentId)) : nsp, logged);
+        emitTo(l.agentId ? nsp.to(agentRoom(l.agentId)) : nsp, l);
       })
-      .catch((e: unknown) => this.logger.warn(`could not publish ${event}: ${String(e)}`));
+      .catch((e: unknown) => this.logger.warn(`could not publish ${event}: ${String(e)}`))
+      .finally(() => {
+        this.pending--;
+        this.publishDelay?.observe((performance.now() - started) / 1000);
+      });
+  }
+
+  private lastWarnAt = 0;
+  private warnOnce(message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarnAt < 10_000) return;
+    this.lastWarnAt = now;
+    this.logger.warn(message);
   }
 
   /** Resolves once everything published so far was handed to socket.io (tests, shutdown). */
