@@ -1,3 +1,4 @@
+import type { AlertCondition } from '@agent-monitor/contracts';
 import type { AgentSignals } from './condition-eval.js';
 import {
   aggregate,
@@ -165,13 +166,13 @@ describe('label sets', () => {
     const t = { aggregate: 'last', windowSec: 0 } as const;
     expect(evaluateCondition({ ...c, ...t }, s, NOW, 'model=a').active).toBe(true);
     expect(evaluateCondition({ ...c, ...t }, s, NOW, 'model=b').active).toBe(false);
-    const both = {
+    const both: AlertCondition = {
       kind: 'and',
       conditions: [
         { ...c, ...t },
         { kind: 'threshold', metric: 'cpu', op: '>', value: 90, ...t },
       ],
-    } as const;
+    };
     expect(evaluateCondition(both, s, NOW, 'model=a')).toMatchObject({ active: true, value: 900 });
     // A filtered leaf does not read another label set's series.
     const onlyB = { ...c, ...t, metric: 'lat{model=b}', value: 50 };
