@@ -1125,7 +1125,12 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
    * its agent's groups or its region (inhibited, linked to it). Agentless alerts (watchdog,
    * group alerts themselves) are never inhibited.
    */
-  private holdFor(rule: CompiledRule, agentId: string | null, now: number): Hold {
+  private holdFor(
+    rule: CompiledRule,
+    agentId: string | null,
+    now: number,
+    incidents?: Map<string, InstanceRow>,
+  ): Hold {
     const maintenance = this.isSuppressed(rule.row.id, agentId, now);
     const a = agentId ? this.agents.get(agentId) : undefined;
     if (!a || rule.kind !== 'agent') return { maintenance, inhibitedBy: null, causedBy: null };
@@ -1135,16 +1140,30 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         return { maintenance, inhibitedBy: null, causedBy: { id: dep, name: b.name } };
     }
     if (a.groups.length || a.region) {
-      const keys = new Set(a.groups.map((g) => formatLabels([['group', g]])));
-      if (a.region) keys.add(formatLabels([['region', a.region]]));
-      for (const inst of this.open.values()) {
-        if (inst.state !== 'firing' || inst.agent_id !== null || !keys.has(inst.label_key))
-          continue;
-        if (this.rules.get(inst.rule_id)?.kind === 'group')
-          return { maintenance, inhibitedBy: inst, causedBy: null };
+      const firing = incidents ?? this.groupIncidents();
+      if (firing.size) {
+        for (const g of a.groups) {
+          const inst = firing.get(formatLabels([['group', g]]));
+          if (inst) return { maintenance, inhibitedBy: inst, causedBy: null };
+        }
+        const inst = a.region ? firing.get(formatLabels([['region', a.region]])) : undefined;
+        if (inst) return { maintenance, inhibitedBy: inst, causedBy: null };
       }
     }
     return { maintenance, inhibitedBy: null, causedBy: null };
+  }
+
+  /** Firing "group unreachable" alerts by their label key (`group=<id>`, `region=<name>`). */
+  private groupIncidents(): Map<string, InstanceRow> {
+    const out = new Map<string, InstanceRow>();
+    for (const r of this.rules.values()) {
+      if (r.kind !== 'group') continue;
+      for (const lk of this.openLabels.get(`${r.row.id}|`) ?? []) {
+        const inst = this.open.get(key(r.row.id, null, lk));
+        if (inst?.state === 'firing' && !out.has(lk)) out.set(lk, inst);
+      }
+    }
+    return out;
   }
 
   /**
@@ -1152,11 +1171,12 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
    * notification goes out.
    */
   private checkHolds(now: number): void {
+    const incidents = this.groupIncidents();
     for (const inst of this.open.values()) {
       if (inst.state !== 'firing') continue;
       const rule = this.rules.get(inst.rule_id);
       if (!rule) continue;
-      const hold = this.holdFor(rule, inst.agent_id, now);
+      const hold = this.holdFor(rule, inst.agent_id, now, incidents);
       const want = isHeld(hold);
       const inhibit = !!(hold.inhibitedBy || hold.causedBy);
       if (
