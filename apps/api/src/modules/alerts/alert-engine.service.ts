@@ -129,10 +129,13 @@ export function inScope(scope: AlertScope, a: AgentState): boolean {
   return true;
 }
 
-/** The one place that reads the MetricsIngested payload (its shape may change for speed). */
+/**
+ * The one place that reads the MetricsIngested payload (its shape may change for speed): the
+ * engine needs, per sample, the agent, the time (epoch ms) and query name → value. Read twice.
+ */
 function ingestedSamples(
   p: InternalEventPayloads[typeof InternalEvent.MetricsIngested],
-): Iterable<{ agentId: string; ts: number; values: Record<string, number> }> {
+): ReadonlyArray<{ agentId: string; ts: number; values: Record<string, number> }> {
   return p.samples;
 }
 
