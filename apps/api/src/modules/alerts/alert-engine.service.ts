@@ -388,12 +388,14 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
            FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
           WHERE s.measurement = ANY($1::text[]) AND r.ts > now() - make_interval(secs => $2)
             AND r.ts <= now() + interval '1 minute'
-          ORDER BY r.ts LIMIT ${MAX_SEED_ROWS}`,
+          ORDER BY r.ts DESC LIMIT ${MAX_SEED_ROWS}`,
         [[...byMeasurement.keys()], longest],
       );
       const now = Date.now();
       let n = 0;
-      for (const r of rows) {
+      // Newest rows were read (the cap keeps the most recent); pushed oldest first.
+      for (let i = rows.length - 1; i >= 0; i--) {
+        const r = rows[i];
         const wanted = byMeasurement.get(r.measurement);
         if (!wanted) continue;
         const a = this.agent(r.agent_id);
