@@ -141,6 +141,8 @@ function ingestedSamples(
 
 const UNREACHABLE = new Set<string>(UNREACHABLE_STATUSES);
 const TOPOLOGY_REFRESH_MS = 2000;
+/** Longest a member alert waits for its group's "unreachable" alert to be written. */
+const DEFER_MAX_MS = 5000;
 /** Rows read from metric_raw to seed sliding windows at start. */
 const MAX_SEED_ROWS = 500_000;
 
@@ -174,6 +176,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private groupNames = new Map<string, string>();
   private lastTopology = 0;
   private topologyRun: Promise<void> | null = null;
+  /** `${groupRuleId}|${labelKey}` of groups/regions unreachable right now (alert open or not). */
+  private readonly groupsDown = new Set<string>();
+  /** Member alerts waiting for their group's alert to be written (key → since). */
+  private readonly deferred = new Map<string, number>();
   /** Evaluations since the last flush into the Prometheus counters. */
   private evalCounts = { ok: 0, firing: 0 };
 
@@ -565,10 +571,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     a.status = { status: p.status as AgentStatus, since: new Date(p.at).getTime() };
     if (!a.metaLoaded) void this.loadMeta([a.id]);
     const now = Date.now();
-    for (const r of this.rules.values()) {
-      if (r.kind === 'group') this.evaluateGroups(r, now);
-      else if (r.kind === 'agent' && inScope(r.row.scope, a)) this.evaluate(r, a, now);
-    }
+    // Groups first: a member alert firing in this same event sees its group is unreachable.
+    for (const r of this.rules.values()) if (r.kind === 'group') this.evaluateGroups(r, now);
+    for (const r of this.rules.values())
+      if (r.kind === 'agent' && inScope(r.row.scope, a)) this.evaluate(r, a, now);
   }
 
   @OnEvent(InternalEvent.AgentDeleted)
@@ -595,6 +601,8 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
       const started = performance.now();
       const openRules = new Set([...this.open.values()].map((i) => i.rule_id));
+      // Member alerts waiting for their group's alert are re-decided on the next tick.
+      for (const k of this.deferred.keys()) openRules.add(k.slice(0, k.indexOf('|')));
       for (const r of this.rules.values()) {
         if (r.kind === 'watchdog') this.evaluateWatchdog(r, now);
         else if (r.kind === 'group') this.evaluateGroups(r, now);
@@ -742,6 +750,8 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         if (st && statuses.has(st)) down++;
       }
       const active = m.ids.length >= c.minMembers && down / m.ids.length > c.fraction;
+      if (active) this.groupsDown.add(`${rule.row.id}|${labelKey}`);
+      else this.groupsDown.delete(`${rule.row.id}|${labelKey}`);
       if (!active && !open?.has(labelKey)) continue;
       this.decide(
         rule,
@@ -760,15 +770,19 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     if (res.active) {
       this.lastTrue.set(k, now);
       if (this.latched.has(k) && rule.kind !== 'watchdog') return;
-      if (!inst) this.enqueue(k, () => this.openInstance(rule, subj, res, now));
-      else if (
+      if (!inst) {
+        if (rule.row.for_sec <= 0 && this.awaitingIncident(rule, subj, k, now)) return;
+        this.enqueue(k, () => this.openInstance(rule, subj, res, now));
+      } else if (
         inst.state === 'pending' &&
         now - inst.started_at.getTime() >= rule.row.for_sec * 1000
       ) {
+        if (this.awaitingIncident(rule, subj, k, now)) return;
         this.enqueue(k, () => this.fire(rule, subj, res, now));
       }
       return;
     }
+    this.deferred.delete(k);
     this.latched.delete(k);
     if (!inst) return;
     if (inst.state === 'firing') {
@@ -1156,6 +1170,41 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     return { maintenance, inhibitedBy: null, causedBy: null };
+  }
+
+  /**
+   * A member alert about to fire while its group (or region) is unreachable but the group's
+   * alert is not written yet waits for it (a few ticks at most), so it is held back and linked
+   * instead of notifying first. Gives up after DEFER_MAX_MS (e.g. a group rule with `forSec`).
+   */
+  private awaitingIncident(rule: CompiledRule, subj: Subject, k: string, now: number): boolean {
+    const a = subj.a;
+    if (rule.kind !== 'agent' || !a || !this.groupsDown.size || (!a.groups.length && !a.region))
+      return false;
+    const keys = a.groups.map((g) => formatLabels([['group', g]]));
+    if (a.region) keys.push(formatLabels([['region', a.region]]));
+    const incidents = this.groupIncidents();
+    let waiting = false;
+    for (const r of this.rules.values()) {
+      if (r.kind !== 'group') continue;
+      for (const lk of keys) {
+        if (!this.groupsDown.has(`${r.row.id}|${lk}`)) continue;
+        if (incidents.has(lk)) {
+          this.deferred.delete(k);
+          return false;
+        }
+        waiting = true;
+      }
+    }
+    if (!waiting) {
+      this.deferred.delete(k);
+      return false;
+    }
+    const since = this.deferred.get(k) ?? now;
+    this.deferred.set(k, since);
+    if (now - since < DEFER_MAX_MS) return true;
+    this.deferred.delete(k);
+    return false;
   }
 
   /** Firing "group unreachable" alerts by their label key (`group=<id>`, `region=<name>`). */
