@@ -417,7 +417,7 @@ describe('alert rules and evaluation', () => {
       scope: { tags: { team: 'core' }, environment: 'prod', type: 'llm_agent' },
       condition: { kind: 'threshold', metric: 'tok', op: '>', value: 1 },
     });
-    ingest(t, [
+    await send([
       { agentId: prod, values: { tok: 5 } },
       { agentId: dev, values: { tok: 5 } },
     ]);
@@ -595,18 +595,18 @@ describe('alert rules and evaluation', () => {
         s.once('connect', () => resolve());
         s.once('connect_error', reject);
       });
-      const agentId = randomUUID();
+      const agentId = await newAgent();
       const rule = await createRule({
         name: 'sock',
         scope: { agentIds: [agentId] },
         condition: { kind: 'threshold', metric: 's', op: '>', value: 1 },
       });
-      ingest(t, [{ agentId, values: { s: 7 } }]);
+      await send([{ agentId, values: { s: 7 } }]);
       const a = await firing(rule.id, agentId);
       await waitFor(async () => got.length === 1, 'alert_triggered');
       expect(got[0]).toMatchObject({ event: 'alert_triggered', alertId: a.id, status: 'firing' });
       await http.post(`/api/v2/alerts/${a.id}/ack`, { comment: 'mine' }, { headers: admin });
-      ingest(t, [{ agentId, values: { s: 0 } }]);
+      await send([{ agentId, values: { s: 0 } }]);
       await waitFor(async () => got.length === 3, 'ack and resolve events');
       expect(got.map((g) => g.event)).toEqual([
         'alert_triggered',

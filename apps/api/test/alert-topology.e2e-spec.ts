@@ -6,7 +6,7 @@ import type {
   Page,
 } from '@agent-monitor/contracts';
 import { client, type Client } from './support/http.js';
-import { FAST_ALERTING_ENV, sleep, waitFor } from './support/alerting.js';
+import { FAST_ALERTING_ENV, receiver, sleep, waitFor } from './support/alerting.js';
 import { insertKey } from './support/root-key.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -195,62 +195,79 @@ describe('alert engine: label sets, groups, topology, watchdog, restart', () => 
   });
 
   it('group unreachable: one incident, members held back and linked, resolved on recovery', async () => {
-    const ids = await Promise.all([1, 2, 3, 4].map((i) => register(`rack-${i}`)));
-    const g = await http.post<{ id: string }>(
-      '/api/v2/agent-groups',
-      { name: `rack-${Date.now()}`, agentIds: ids },
-      { headers: admin },
-    );
-    expect(g.status).toBe(201);
-    await sleep(3000); // topology refresh: groups are read every 2 s
-    const member = await createRule({
-      name: 'member down',
-      scope: { agentIds: ids },
-      condition: { kind: 'agent_status', statuses: ['down'] },
-      forSec: 1,
-    });
-    const builtIn = (
-      await http.get<Page<AlertRule>>('/api/v2/alerts/rules?q=Group%20unreachable', {
+    const rx = await receiver();
+    try {
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'rack hook', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const ids = await Promise.all([1, 2, 3, 4].map((i) => register(`rack-${i}`)));
+      const g = await http.post<{ id: string }>(
+        '/api/v2/agent-groups',
+        { name: `rack-${Date.now()}`, agentIds: ids },
+        { headers: admin },
+      );
+      expect(g.status).toBe(201);
+      await sleep(3000); // topology refresh: groups are read every 2 s
+      const member = await createRule({
+        name: 'member down',
+        scope: { agentIds: ids },
+        channelIds: [ch.body.id],
+        groupWindowSec: 0,
+        condition: { kind: 'agent_status', statuses: ['down'] },
+      });
+      const builtIn = (
+        await http.get<Page<AlertRule>>('/api/v2/alerts/rules?q=Group%20unreachable', {
+          headers: admin,
+        })
+      ).body.items[0];
+      expect(builtIn.condition).toMatchObject({ kind: 'group_unreachable', fraction: 0.5 });
+      // Two of four down is not "most": no incident, their alerts notify.
+      await heartbeat(ids[0], 'down');
+      await heartbeat(ids[1], 'down');
+      await waitFor(async () => rx.received.length === 2, 'two member notifications');
+      expect(await alerts(`ruleId=${builtIn.id}&state=firing`)).toHaveLength(0);
+      // The third makes it "most": one incident; its member alert is held back from the start.
+      await heartbeat(ids[2], 'down');
+      const incident = await waitFor(async () => {
+        const a = await alerts(`ruleId=${builtIn.id}&state=firing`);
+        return a.find((x) => x.labels.group_id === g.body.id) ?? null;
+      }, 'group unreachable incident');
+      expect(incident.agentId).toBeNull();
+      expect(incident.value).toBe(3);
+      expect(incident.summary).toMatch(/^group rack-\d+ unreachable: 3 of 4 agents down$/);
+      const held = await waitFor(async () => {
+        const a = (await open(member.id)).filter((x) => x.state === 'firing' && x.suppressed);
+        return a.length === 3 ? a : null;
+      }, 'member alerts firing, held back');
+      for (const a of held) expect(a.inhibitedBy).toBe(incident.id);
+      const third = held.find((a) => a.agentId === ids[2])!;
+      const detail = await http.get<AlertDetail>(`/api/v2/alerts/${third.id}`, {
         headers: admin,
-      })
-    ).body.items[0];
-    expect(builtIn.condition).toMatchObject({ kind: 'group_unreachable', fraction: 0.5 });
-    // Two of four down is not "most": no incident.
-    await heartbeat(ids[0], 'down');
-    await heartbeat(ids[1], 'down');
-    await sleep(500);
-    expect(await alerts(`ruleId=${builtIn.id}&state=firing`)).toHaveLength(0);
-    await heartbeat(ids[2], 'down');
-    const incident = await waitFor(async () => {
-      const a = await alerts(`ruleId=${builtIn.id}&state=firing`);
-      return a.find((x) => x.labels.group_id === g.body.id) ?? null;
-    }, 'group unreachable incident');
-    expect(incident.agentId).toBeNull();
-    expect(incident.value).toBe(3);
-    expect(incident.summary).toMatch(/^group rack-\d+ unreachable: 3 of 4 agents down$/);
-    const held = await waitFor(async () => {
-      const a = (await open(member.id)).filter((x) => x.state === 'firing' && x.suppressed);
-      return a.length === 3 ? a : null;
-    }, 'member alerts firing, held back');
-    for (const a of held) {
-      expect(a.suppressed).toBe(true);
-      expect(a.inhibitedBy).toBe(incident.id);
+      });
+      expect(detail.body.history.map((h) => h.type)).toContain('inhibited');
+      const rows = await t.sql<{ status: string }>(
+        `SELECT status FROM notification_outbox WHERE alert_id = $1`,
+        [third.id],
+      );
+      expect(rows.map((r) => r.status)).toEqual(['suppressed']);
+      await sleep(500);
+      expect(rx.received).toHaveLength(2);
+      const notified = rx.received.flatMap(
+        (r) => (r.body as { alerts: Array<{ agentId: string }> }).alerts,
+      );
+      expect(notified.map((a) => a.agentId)).not.toContain(ids[2]);
+      // The group recovers: the incident resolves, and so do the members' alerts.
+      await Promise.all(ids.slice(0, 3).map((id) => heartbeat(id)));
+      await waitFor(
+        async () => (await alerts(`ruleId=${builtIn.id}&state=firing`)).length === 0,
+        'incident resolved',
+      );
+      await waitFor(async () => (await open(member.id)).length === 0, 'members resolved');
+    } finally {
+      await rx.close();
     }
-    const detail = await http.get<AlertDetail>(`/api/v2/alerts/${held[0].id}`, { headers: admin });
-    expect(detail.body.history.map((h) => h.type)).toContain('inhibited');
-    // No notification rows were released for them (held back as suppressed).
-    const rows = await t.sql<{ n: number }>(
-      `SELECT count(*)::int AS n FROM notification_outbox WHERE alert_id = ANY($1::uuid[]) AND status <> 'suppressed'`,
-      [held.map((a) => a.id)],
-    );
-    expect(rows[0].n).toBe(0);
-    // The group recovers: the incident resolves, and so do the members' alerts.
-    await Promise.all(ids.slice(0, 3).map((id) => heartbeat(id)));
-    await waitFor(
-      async () => (await alerts(`ruleId=${builtIn.id}&state=firing`)).length === 0,
-      'incident resolved',
-    );
-    await waitFor(async () => (await open(member.id)).length === 0, 'members resolved');
   });
 
   it('a region (metadata.region) counts as a group for topology inhibition', async () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertInstance, MaintenanceWindow, Page } from '@agent-monitor/contracts';
 import { client, type Client } from './support/http.js';
-import { FAST_ALERTING_ENV, ingest, receiver, sleep, waitFor } from './support/alerting.js';
+import { FAST_ALERTING_ENV, receiver, sleep, waitFor } from './support/alerting.js';
 import { insertKey } from './support/root-key.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
-/** Maintenance windows: CRUD, suppression while alerts still evaluate, notify after the window, agent self-maintenance. */
+/** Maintenance windows (samples through real HTTP ingest): CRUD, suppression while alerts still evaluate, notify after the window, group match, agent self-maintenance. */
 describe('maintenance windows', () => {
   let t: TestApp;
   let http: Client;
@@ -22,6 +22,25 @@ describe('maintenance windows', () => {
     await t.close();
     await t.dropDatabase();
   });
+
+  /** A registered agent and real ingest (POST /api/v2/metrics/batch) for it. */
+  async function newAgent(): Promise<string> {
+    const r = await http.post<{ id: string }>(
+      '/api/v2/agents/register',
+      { name: `m-${randomUUID().slice(0, 8)}`, type: 'worker', host: 'm-host' },
+      { headers: admin },
+    );
+    expect(r.status).toBe(201);
+    return r.body.id;
+  }
+  async function send(agentId: string, metrics: Record<string, number>): Promise<void> {
+    const r = await http.post(
+      '/api/v2/metrics/batch',
+      { samples: [{ agentId, metrics }] },
+      { headers: admin },
+    );
+    expect(r.status).toBeLessThan(300);
+  }
 
   it('creates one-off and recurring windows, validates fields, refuses readers', async () => {
     const now = Date.now();
@@ -123,7 +142,7 @@ describe('maintenance windows', () => {
         { type: 'webhook', name: 'm', config: { url: rx.url } },
         { headers: admin },
       );
-      const agentId = randomUUID();
+      const agentId = await newAgent();
       const win = await http.post<MaintenanceWindow>(
         '/api/v2/maintenance-windows',
         {
@@ -144,7 +163,7 @@ describe('maintenance windows', () => {
         },
         { headers: admin },
       );
-      ingest(t, [{ agentId, values: { cpu: 99 } }]);
+      await send(agentId, { cpu: 99 });
       const a = await waitFor(
         async () =>
           (
@@ -247,7 +266,7 @@ describe('maintenance windows', () => {
         { type: 'webhook', name: 'm2', config: { url: rx.url } },
         { headers: admin },
       );
-      const agentId = randomUUID();
+      const agentId = await newAgent();
       await http.post(
         '/api/v2/maintenance-windows',
         { name: 'rec', match: { agentIds: [agentId] }, cron: '* * * * *', durationMinutes: 2 },
@@ -263,9 +282,9 @@ describe('maintenance windows', () => {
         },
         { headers: admin },
       );
-      ingest(t, [{ agentId, values: { cpu: 99 } }]);
+      await send(agentId, { cpu: 99 });
       await sleep(200);
-      ingest(t, [{ agentId, values: { cpu: 1 } }]);
+      await send(agentId, { cpu: 1 });
       await sleep(400);
       expect(rx.received).toHaveLength(0);
       const rows = await t.sql<{ status: string; event: string }>(

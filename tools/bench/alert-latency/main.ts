@@ -9,8 +9,12 @@
  * while the background fleet keeps ingesting. Time is measured from just before the ingest
  * request is sent (so it includes the ingest commit) and, separately, from its 2xx.
  *
- *   npx tsx tools/bench/alert-latency/main.ts [--alerts 200] [--bg-values 20000] [--bg-agents 100]
- *        [--pg postgres://postgres@127.0.0.1:5432] [--dist apps/api/dist/main.js]
+ *   npx tsx tools/bench/alert-latency/main.ts [--alerts 200] [--bg-values 100000] [--bg-agents 100]
+ *        [--bg-streams 4] [--bg-batch 500] [--pg postgres://postgres@127.0.0.1:5432]
+ *        [--dist apps/api/dist/main.js]
+ *
+ * Background ingest runs as `--bg-streams` concurrent request loops (one sequential loop tops
+ * out at batch size / request latency), each paced to its share of `--bg-values`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -31,8 +35,10 @@ import type {
 const { values: args } = parseArgs({
   options: {
     alerts: { type: 'string', default: '200' },
-    'bg-values': { type: 'string', default: '20000' },
+    'bg-values': { type: 'string', default: '100000' },
     'bg-agents': { type: 'string', default: '100' },
+    'bg-streams': { type: 'string', default: '4' },
+    'bg-batch': { type: 'string', default: '500' },
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
     dist: { type: 'string', default: 'apps/api/dist/main.js' },
     port: { type: 'string', default: '3198' },
@@ -41,6 +47,8 @@ const { values: args } = parseArgs({
 const ALERTS = Number(args.alerts);
 const BG_VALUES = Number(args['bg-values']);
 const BG_AGENTS = Number(args['bg-agents']);
+const BG_STREAMS = Math.max(1, Number(args['bg-streams']));
+const BG_BATCH = Math.max(1, Number(args['bg-batch']));
 const ADMIN = { email: 'bench@example.test', password: 'Bench-Admin-Password-7' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -164,19 +172,21 @@ async function main(): Promise<void> {
       condition: { kind: 'threshold', metric: 'bench_cpu', op: '>', value: 90 },
     });
 
-    // Background ingest: batches of samples with 10 values each, paced to BG_VALUES values/s.
+    // Background ingest: BG_STREAMS concurrent loops posting batches of BG_BATCH samples with
+    // 10 values each, together paced to BG_VALUES values/s.
     let bgValues = 0;
     const bgStart = performance.now();
-    const bg = (async () => {
-      const perBatch = 200; // samples
+    const stream = async (n: number) => {
+      const perBatch = BG_BATCH; // samples
       const valuesPerBatch = perBatch * 10;
-      const intervalMs = (valuesPerBatch / Math.max(BG_VALUES, 1)) * 1000;
-      let next = performance.now();
+      const intervalMs = (valuesPerBatch / Math.max(BG_VALUES / BG_STREAMS, 1)) * 1000;
+      let next = performance.now() + (intervalMs * n) / BG_STREAMS;
       while (!stopBg && BG_VALUES > 0) {
         const now = Date.now();
         const samples = Array.from({ length: perBatch }, (_, i) => ({
           agentId: bgAgents[i % bgAgents.length],
-          timestamp: new Date(now - (i % 50)).toISOString(),
+          // Streams write distinct timestamps (no cross-stream duplicates to merge).
+          timestamp: new Date(now - (i % 50) - n * 100).toISOString(),
           metrics: Object.fromEntries(
             Array.from({ length: 10 }, (_, k) => [`bg_m${k}`, Math.random() * 100]),
           ),
@@ -192,7 +202,8 @@ async function main(): Promise<void> {
         if (wait > 0) await sleep(Math.min(wait, 250));
         else next = performance.now();
       }
-    })();
+    };
+    const bg = Promise.all(Array.from({ length: BG_STREAMS }, (_, n) => stream(n)));
     await sleep(1000);
 
     const toSocket: number[] = [];

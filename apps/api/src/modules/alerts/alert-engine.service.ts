@@ -130,15 +130,20 @@ export function inScope(scope: AlertScope, a: AgentState): boolean {
   return true;
 }
 
-/** The one place that reads the MetricsIngested payload (its shape may change for speed). */
+/**
+ * The one place that reads the MetricsIngested payload (its shape may change for speed): the
+ * engine needs, per sample, the agent, the time (epoch ms) and query name → value. Read twice.
+ */
 function ingestedSamples(
   p: InternalEventPayloads[typeof InternalEvent.MetricsIngested],
-): Iterable<{ agentId: string; ts: number; values: Record<string, number> }> {
+): ReadonlyArray<{ agentId: string; ts: number; values: Record<string, number> }> {
   return p.samples;
 }
 
 const UNREACHABLE = new Set<string>(UNREACHABLE_STATUSES);
 const TOPOLOGY_REFRESH_MS = 2000;
+/** Longest a member alert waits for its group's "unreachable" alert to be written. */
+const DEFER_MAX_MS = 5000;
 /** Rows read from metric_raw to seed sliding windows at start. */
 const MAX_SEED_ROWS = 500_000;
 
@@ -172,6 +177,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private groupNames = new Map<string, string>();
   private lastTopology = 0;
   private topologyRun: Promise<void> | null = null;
+  /** `${groupRuleId}|${labelKey}` of groups/regions unreachable right now (alert open or not). */
+  private readonly groupsDown = new Set<string>();
+  /** Member alerts waiting for their group's alert to be written (key → since). */
+  private readonly deferred = new Map<string, number>();
   /** Evaluations since the last flush into the Prometheus counters. */
   private evalCounts = { ok: 0, firing: 0 };
 
@@ -390,12 +399,14 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
            FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
           WHERE s.measurement = ANY($1::text[]) AND r.ts > now() - make_interval(secs => $2)
             AND r.ts <= now() + interval '1 minute'
-          ORDER BY r.ts LIMIT ${MAX_SEED_ROWS}`,
+          ORDER BY r.ts DESC LIMIT ${MAX_SEED_ROWS}`,
         [[...byMeasurement.keys()], longest],
       );
       const now = Date.now();
       let n = 0;
-      for (const r of rows) {
+      // Newest rows were read (the cap keeps the most recent); pushed oldest first.
+      for (let i = rows.length - 1; i >= 0; i--) {
+        const r = rows[i];
         const wanted = byMeasurement.get(r.measurement);
         if (!wanted) continue;
         const a = this.agent(r.agent_id);
@@ -565,10 +576,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     a.status = { status: p.status as AgentStatus, since: new Date(p.at).getTime() };
     if (!a.metaLoaded) void this.loadMeta([a.id]);
     const now = Date.now();
-    for (const r of this.rules.values()) {
-      if (r.kind === 'group') this.evaluateGroups(r, now);
-      else if (r.kind === 'agent' && inScope(r.row.scope, a)) this.evaluate(r, a, now);
-    }
+    // Groups first: a member alert firing in this same event sees its group is unreachable.
+    for (const r of this.rules.values()) if (r.kind === 'group') this.evaluateGroups(r, now);
+    for (const r of this.rules.values())
+      if (r.kind === 'agent' && inScope(r.row.scope, a)) this.evaluate(r, a, now);
   }
 
   @OnEvent(InternalEvent.AgentDeleted)
@@ -595,6 +606,8 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
       const started = performance.now();
       const openRules = new Set([...this.open.values()].map((i) => i.rule_id));
+      // Member alerts waiting for their group's alert are re-decided on the next tick.
+      for (const k of this.deferred.keys()) openRules.add(k.slice(0, k.indexOf('|')));
       for (const r of this.rules.values()) {
         if (r.kind === 'watchdog') this.evaluateWatchdog(r, now);
         else if (r.kind === 'group') this.evaluateGroups(r, now);
@@ -742,6 +755,8 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         if (st && statuses.has(st)) down++;
       }
       const active = m.ids.length >= c.minMembers && down / m.ids.length > c.fraction;
+      if (active) this.groupsDown.add(`${rule.row.id}|${labelKey}`);
+      else this.groupsDown.delete(`${rule.row.id}|${labelKey}`);
       if (!active && !open?.has(labelKey)) continue;
       this.decide(
         rule,
@@ -760,15 +775,19 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     if (res.active) {
       this.lastTrue.set(k, now);
       if (this.latched.has(k) && rule.kind !== 'watchdog') return;
-      if (!inst) this.enqueue(k, () => this.openInstance(rule, subj, res, now));
-      else if (
+      if (!inst) {
+        if (rule.row.for_sec <= 0 && this.awaitingIncident(rule, subj, k, now)) return;
+        this.enqueue(k, () => this.openInstance(rule, subj, res, now));
+      } else if (
         inst.state === 'pending' &&
         now - inst.started_at.getTime() >= rule.row.for_sec * 1000
       ) {
+        if (this.awaitingIncident(rule, subj, k, now)) return;
         this.enqueue(k, () => this.fire(rule, subj, res, now));
       }
       return;
     }
+    this.deferred.delete(k);
     this.latched.delete(k);
     if (!inst) return;
     if (inst.state === 'firing') {
@@ -1130,7 +1149,12 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
    * its agent's groups or its region (inhibited, linked to it). Agentless alerts (watchdog,
    * group alerts themselves) are never inhibited.
    */
-  private holdFor(rule: CompiledRule, agentId: string | null, now: number): Hold {
+  private holdFor(
+    rule: CompiledRule,
+    agentId: string | null,
+    now: number,
+    incidents?: Map<string, InstanceRow>,
+  ): Hold {
     const maintenance = this.isSuppressed(rule.row.id, agentId, now);
     const a = agentId ? this.agents.get(agentId) : undefined;
     if (!a || rule.kind !== 'agent') return { maintenance, inhibitedBy: null, causedBy: null };
@@ -1140,16 +1164,65 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         return { maintenance, inhibitedBy: null, causedBy: { id: dep, name: b.name } };
     }
     if (a.groups.length || a.region) {
-      const keys = new Set(a.groups.map((g) => formatLabels([['group', g]])));
-      if (a.region) keys.add(formatLabels([['region', a.region]]));
-      for (const inst of this.open.values()) {
-        if (inst.state !== 'firing' || inst.agent_id !== null || !keys.has(inst.label_key))
-          continue;
-        if (this.rules.get(inst.rule_id)?.kind === 'group')
-          return { maintenance, inhibitedBy: inst, causedBy: null };
+      const firing = incidents ?? this.groupIncidents();
+      if (firing.size) {
+        for (const g of a.groups) {
+          const inst = firing.get(formatLabels([['group', g]]));
+          if (inst) return { maintenance, inhibitedBy: inst, causedBy: null };
+        }
+        const inst = a.region ? firing.get(formatLabels([['region', a.region]])) : undefined;
+        if (inst) return { maintenance, inhibitedBy: inst, causedBy: null };
       }
     }
     return { maintenance, inhibitedBy: null, causedBy: null };
+  }
+
+  /**
+   * A member alert about to fire while its group (or region) is unreachable but the group's
+   * alert is not written yet waits for it (a few ticks at most), so it is held back and linked
+   * instead of notifying first. Gives up after DEFER_MAX_MS (e.g. a group rule with `forSec`).
+   */
+  private awaitingIncident(rule: CompiledRule, subj: Subject, k: string, now: number): boolean {
+    const a = subj.a;
+    if (rule.kind !== 'agent' || !a || !this.groupsDown.size || (!a.groups.length && !a.region))
+      return false;
+    const keys = a.groups.map((g) => formatLabels([['group', g]]));
+    if (a.region) keys.push(formatLabels([['region', a.region]]));
+    const incidents = this.groupIncidents();
+    let waiting = false;
+    for (const r of this.rules.values()) {
+      if (r.kind !== 'group') continue;
+      for (const lk of keys) {
+        if (!this.groupsDown.has(`${r.row.id}|${lk}`)) continue;
+        if (incidents.has(lk)) {
+          this.deferred.delete(k);
+          return false;
+        }
+        waiting = true;
+      }
+    }
+    if (!waiting) {
+      this.deferred.delete(k);
+      return false;
+    }
+    const since = this.deferred.get(k) ?? now;
+    this.deferred.set(k, since);
+    if (now - since < DEFER_MAX_MS) return true;
+    this.deferred.delete(k);
+    return false;
+  }
+
+  /** Firing "group unreachable" alerts by their label key (`group=<id>`, `region=<name>`). */
+  private groupIncidents(): Map<string, InstanceRow> {
+    const out = new Map<string, InstanceRow>();
+    for (const r of this.rules.values()) {
+      if (r.kind !== 'group') continue;
+      for (const lk of this.openLabels.get(`${r.row.id}|`) ?? []) {
+        const inst = this.open.get(key(r.row.id, null, lk));
+        if (inst?.state === 'firing' && !out.has(lk)) out.set(lk, inst);
+      }
+    }
+    return out;
   }
 
   /**
@@ -1157,11 +1230,12 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
    * notification goes out.
    */
   private checkHolds(now: number): void {
+    const incidents = this.groupIncidents();
     for (const inst of this.open.values()) {
       if (inst.state !== 'firing') continue;
       const rule = this.rules.get(inst.rule_id);
       if (!rule) continue;
-      const hold = this.holdFor(rule, inst.agent_id, now);
+      const hold = this.holdFor(rule, inst.agent_id, now, incidents);
       const want = isHeld(hold);
       const inhibit = !!(hold.inhibitedBy || hold.causedBy);
       if (

@@ -1,5 +1,14 @@
+import type { AlertCondition } from '@agent-monitor/contracts';
 import type { AgentSignals } from './condition-eval.js';
-import { aggregate, compare, evaluateCondition, windowValues } from './condition-eval.js';
+import {
+  aggregate,
+  compare,
+  evaluateCondition,
+  metricSelector,
+  resolveSeries,
+  selectorMatches,
+  windowValues,
+} from './condition-eval.js';
 import { escapeHtml, renderTemplate } from './template.js';
 
 const NOW = 1_000_000;
@@ -129,6 +138,64 @@ describe('condition evaluation', () => {
     ).toBe(false);
     expect(
       evaluateCondition({ kind: 'agent_status', statuses: ['error'], forSec: 0 }, s, NOW).active,
+    ).toBe(false);
+  });
+});
+
+describe('label sets', () => {
+  it('parses selectors and matches label sets (`*` = any value)', () => {
+    expect(metricSelector('ai_metrics.inference_time')).toEqual({
+      base: 'ai_metrics.inference_time',
+      filter: [],
+    });
+    const sel = metricSelector('ai_metrics.inference_time{model=gpt4}');
+    expect(sel).toEqual({ base: 'ai_metrics.inference_time', filter: [['model', 'gpt4']] });
+    expect(selectorMatches(sel, 'model=gpt4,region=eu')).toBe(true);
+    expect(selectorMatches(sel, 'model=claude')).toBe(false);
+    expect(selectorMatches(metricSelector('x{model=*}'), 'model=claude')).toBe(true);
+    expect(selectorMatches(metricSelector('x{model=*}'), 'region=eu')).toBe(false);
+  });
+
+  it('evaluates each label set on its own series; unlabelled leaves read the plain series', () => {
+    const s = signals({
+      'lat{model=a}': [[NOW, 900]],
+      'lat{model=b}': [[NOW, 100]],
+      cpu: [[NOW, 95]],
+    });
+    const c = { kind: 'threshold', metric: 'lat', op: '>', value: 500 } as const;
+    const t = { aggregate: 'last', windowSec: 0 } as const;
+    expect(evaluateCondition({ ...c, ...t }, s, NOW, 'model=a').active).toBe(true);
+    expect(evaluateCondition({ ...c, ...t }, s, NOW, 'model=b').active).toBe(false);
+    const both: AlertCondition = {
+      kind: 'and',
+      conditions: [
+        { ...c, ...t },
+        { kind: 'threshold', metric: 'cpu', op: '>', value: 90, ...t },
+      ],
+    };
+    expect(evaluateCondition(both, s, NOW, 'model=a')).toMatchObject({ active: true, value: 900 });
+    // A filtered leaf does not read another label set's series.
+    const onlyB = { ...c, ...t, metric: 'lat{model=b}', value: 50 };
+    expect(evaluateCondition(onlyB, s, NOW, 'model=a').active).toBe(false);
+    expect(evaluateCondition(onlyB, s, NOW, 'model=b').active).toBe(true);
+    expect(resolveSeries('lat{model=b}', 'model=a', (n) => s.series.has(n))).toBeNull();
+  });
+
+  it('watchdog is always active; group_unreachable never holds per agent', () => {
+    const s = signals({});
+    expect(evaluateCondition({ kind: 'watchdog' }, s, NOW).active).toBe(true);
+    expect(
+      evaluateCondition(
+        {
+          kind: 'group_unreachable',
+          fraction: 0.5,
+          minMembers: 3,
+          statuses: ['offline'],
+          includeRegions: true,
+        },
+        s,
+        NOW,
+      ).active,
     ).toBe(false);
   });
 });

@@ -106,6 +106,8 @@ export function ConditionEditor({
               label="Metric"
               value={value.metric}
               onChange={(e) => onChange({ ...value, metric: e.target.value })}
+              title="One alert per label set of a labelled metric; narrow with {label=value} (* = any)"
+              placeholder="ai_metrics.inference_time{model=gpt4}"
               slotProps={{ htmlInput: { 'data-testid': `${path}-metric` } }}
             />
             <TextField
