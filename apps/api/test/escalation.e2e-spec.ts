@@ -487,6 +487,51 @@ describe('escalation policies', () => {
       await rx.close();
     }
   });
+
+  it('correlates one agent across rules: its alerts firing and resolving together go out as two notifications each', async () => {
+    const rx = await receiver();
+    try {
+      const ch = await webhook(rx.url);
+      const agentId = randomUUID();
+      const rules: AlertRule[] = [];
+      for (const metric of ['ca', 'cb', 'cc'])
+        rules.push(
+          await createRule({
+            name: `correlate-${metric}`,
+            channelIds: [ch],
+            groupWindowSec: 1.5,
+            scope: { agentIds: [agentId] },
+            condition: { kind: 'threshold', metric, op: '>', value: 90 },
+          }),
+        );
+      const t0 = Date.now();
+      ingest(t, [{ agentId, values: { ca: 99, cb: 99, cc: 99 } }]);
+      await waitFor(async () => rx.received.length === 2, 'firing leader and batch', 5000);
+      expect(rx.received[0].at - t0).toBeLessThan(1000);
+      await sleep(200);
+      ingest(t, [{ agentId, values: { ca: 1, cb: 1, cc: 1 } }]);
+      await waitFor(async () => rx.received.length === 4, 'resolved leader and batch', 5000);
+      await sleep(2000);
+      expect(rx.received).toHaveLength(4);
+      expect(events(rx)).toEqual(['firing', 'firing', 'resolved', 'resolved']);
+      const ruleIdsOf = (i: number) =>
+        (rx.received[i].body as { alerts: Array<{ ruleId: string; agentId: string }> }).alerts.map(
+          (a) => a.ruleId,
+        );
+      for (const [lead, batch] of [
+        [0, 1],
+        [2, 3],
+      ]) {
+        expect(ruleIdsOf(lead)).toHaveLength(1);
+        expect(ruleIdsOf(batch)).toHaveLength(2);
+        expect([...ruleIdsOf(lead), ...ruleIdsOf(batch)].sort()).toEqual(
+          rules.map((r) => r.id).sort(),
+        );
+      }
+    } finally {
+      await rx.close();
+    }
+  });
 });
 
 describe('escalation policy migration', () => {

@@ -11,6 +11,7 @@ import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertin
 import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
 import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
 import { CreateEscalationPolicies1795910000000 } from './1795910000000-CreateEscalationPolicies.js';
+import { AddOutboxCorrelationKeys1795910000001 } from './1795910000001-AddOutboxCorrelationKeys.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   CreateMaintenanceWindows1795900000001,
   AddOutboxGroupKey1795900000002,
   CreateEscalationPolicies1795910000000,
+  AddOutboxCorrelationKeys1795910000001,
 ];
