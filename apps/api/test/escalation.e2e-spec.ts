@@ -229,6 +229,31 @@ describe('escalation policies', () => {
     expect(unchanged.body.name).toBe('Taken');
   });
 
+  it('documents the routes in OpenAPI from the contract schemas', async () => {
+    const r = await http.get<{
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: {
+              content: Record<string, { schema: { properties?: Record<string, unknown> } }>;
+            };
+          }
+        >
+      >;
+    }>('/api/v2/openapi.json');
+    expect(r.status).toBe(200);
+    const list = r.body.paths['/api/v2/escalation-policies'];
+    const one = r.body.paths['/api/v2/escalation-policies/{id}'];
+    expect(Object.keys(list).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(one).sort()).toEqual(['delete', 'get', 'patch']);
+    const body = list.post.requestBody?.content['application/json'].schema.properties ?? {};
+    expect(Object.keys(body)).toEqual(
+      expect.arrayContaining(['name', 'steps', 'repeatEveryMinutes']),
+    );
+  });
+
   it('rules reference a policy by id; deleting a policy in use is 409 naming the rules', async () => {
     const ch = await webhook('http://127.0.0.1:9/x');
     const p = await createPolicy({

@@ -221,12 +221,14 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
         `outbox:${e.channelId}:${ev}:${k}`,
       ]);
+    // `now()` (stable) bounds the index range scan; clock_timestamp() decides exactly.
     const [leader] = await sqlRows<{ id: string; created_at: Date; window_end: Date }>(
       m,
       `SELECT id, created_at, created_at + make_interval(secs => $3::float8) AS window_end
          FROM notification_outbox
         WHERE channel_id = $1 AND event = $4 AND group_keys && $2::text[]
-          AND created_at > clock_timestamp() - make_interval(secs => $3::float8)
+          AND created_at > now() - make_interval(secs => $3::float8)
+          AND created_at + make_interval(secs => $3::float8) > clock_timestamp()
         ORDER BY created_at DESC LIMIT 1`,
       [e.channelId, keys, g.windowSec, ev],
     );
