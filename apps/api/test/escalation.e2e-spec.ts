@@ -559,6 +559,64 @@ describe('escalation policies', () => {
   });
 });
 
+describe('escalation with two API instances on one database', () => {
+  it('sends each step once', async () => {
+    const databaseUrl = await createTestDatabase();
+    const env = { ...FAST_ALERTING_ENV, ENCRYPTION_KEY: 'k'.repeat(48) };
+    const a = await startTestApp({ databaseUrl, env });
+    const b = await startTestApp({ databaseUrl, env });
+    const rx = await receiver();
+    try {
+      const admin = (await insertKey(a, ['admin'], 'C')).headers;
+      const http = client(a.baseUrl);
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'two', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const p = await http.post<EscalationPolicy>(
+        '/api/v2/escalation-policies',
+        {
+          name: 'two-instances',
+          steps: [
+            { afterMinutes: 0.005, channelIds: [ch.body.id] },
+            { afterMinutes: 0.01, channelIds: [ch.body.id] },
+            { afterMinutes: 0.015, channelIds: [ch.body.id] },
+          ],
+        },
+        { headers: admin },
+      );
+      const agentId = randomUUID();
+      const rule = await http.post<AlertRule>(
+        '/api/v2/alerts/rules',
+        {
+          name: 'two',
+          scope: { agentIds: [agentId] },
+          condition: { kind: 'threshold', metric: 'x2', op: '>', value: 1 },
+          escalationPolicyId: p.body.id,
+        },
+        { headers: admin },
+      );
+      expect(rule.status).toBe(201);
+      ingest(a, [{ agentId, values: { x2: 5 } }]);
+      await waitFor(async () => rx.received.length >= 3, 'three steps', 8000);
+      await sleep(2000); // both instances keep ticking: nothing is sent twice
+      expect(events(rx)).toEqual(['escalated', 'escalated', 'escalated']);
+      const keys = rx.received.map((r) => (r.body as { dedupKey: string }).dedupKey);
+      expect(new Set(keys).size).toBe(3);
+      const tr = await a.sql<{ comment: string }>(
+        `SELECT comment FROM alert_transitions WHERE type = 'escalated' ORDER BY id`,
+      );
+      expect(tr.map((x) => x.comment)).toEqual(['step 1', 'step 2', 'step 3']);
+    } finally {
+      await rx.close();
+      await a.close();
+      await b.close();
+      await dropTestDatabase(databaseUrl);
+    }
+  });
+});
+
 describe('escalation policy migration', () => {
   it('moves inline steps of existing rules into policies, and back on revert', async () => {
     const url = await createTestDatabase();
