@@ -18,8 +18,9 @@ import {
 
 /**
  * Alert rules and their evaluation over HTTP against real PostgreSQL: rule CRUD and
- * validation, every condition kind and operator, AND/OR, `for`, keepFiringFor, no-data,
- * agent status, ack/resolve with history, and two API instances on one database.
+ * validation, every condition kind and operator, AND/OR, `for`, keepFiringFor, no-data (those
+ * fed through the real ingest endpoint, POST /api/v2/metrics/batch), agent status, ack/resolve
+ * with history, and two API instances on one database.
  */
 describe('alert rules and evaluation', () => {
   let t: TestApp;
@@ -50,6 +51,35 @@ describe('alert rules and evaluation', () => {
       { headers: admin },
     );
     return r.body.items[0];
+  }
+
+  /** Registers an agent (HTTP ingest only accepts samples of registered agents). */
+  async function newAgent(): Promise<string> {
+    const r = await http.post<{ id: string }>(
+      '/api/v2/agents/register',
+      { name: `eval-${randomUUID().slice(0, 8)}`, type: 'worker', host: 'eval-host' },
+      { headers: admin },
+    );
+    expect(r.status).toBe(201);
+    return r.body.id;
+  }
+
+  /** Real ingest: `POST /api/v2/metrics/batch`, answered after commit; the engine sees what was stored. */
+  async function send(
+    samples: Array<{ agentId: string; values: Record<string, number>; ts?: number }>,
+  ) {
+    const r = await http.post(
+      '/api/v2/metrics/batch',
+      {
+        samples: samples.map((x) => ({
+          agentId: x.agentId,
+          metrics: x.values,
+          ...(x.ts !== undefined ? { timestamp: x.ts } : {}),
+        })),
+      },
+      { headers: admin },
+    );
+    expect(r.status).toBeLessThan(300);
   }
 
   const firing = (ruleId: string, agentId: string) =>
@@ -200,26 +230,26 @@ describe('alert rules and evaluation', () => {
       ['!=', 10, 3, 10],
     ];
     it.each(ops)('%s %d fires on %d and resolves on %d', async (op, threshold, hit, miss) => {
-      const agentId = randomUUID();
+      const agentId = await newAgent();
       const metric = `m_${Math.random().toString(36).slice(2, 8)}`;
       const rule = await createRule({
         name: `op ${op}`,
         scope: { agentIds: [agentId] },
         condition: { kind: 'threshold', metric, op: op as '>', value: threshold },
       });
-      ingest(t, [{ agentId, values: { [metric]: miss } }]);
+      await send([{ agentId, values: { [metric]: miss } }]);
       await sleep(100);
       expect(await openFor(rule.id, agentId)).toBeUndefined();
-      ingest(t, [{ agentId, values: { [metric]: hit } }]);
+      await send([{ agentId, values: { [metric]: hit } }]);
       const a = await firing(rule.id, agentId);
       expect(a.value).toBe(hit);
-      ingest(t, [{ agentId, values: { [metric]: miss } }]);
+      await send([{ agentId, values: { [metric]: miss } }]);
       await noneOpen(rule.id, agentId);
     });
   });
 
   it('aggregates over a window: avg, min, max, p95', async () => {
-    const agentId = randomUUID();
+    const agentId = await newAgent();
     const mk = (aggregate: 'avg' | 'min' | 'max' | 'p95', op: '>' | '<', value: number) =>
       createRule({
         name: `agg ${aggregate}`,
@@ -248,7 +278,7 @@ describe('alert rules and evaluation', () => {
   });
 
   it('composite AND / OR, nested', async () => {
-    const agentId = randomUUID();
+    const agentId = await newAgent();
     const rule = await createRule({
       name: 'cpu and (mem or disk)',
       scope: { agentIds: [agentId] },
@@ -266,51 +296,51 @@ describe('alert rules and evaluation', () => {
         ],
       },
     });
-    ingest(t, [{ agentId, values: { cpu: 85, mem: 50, disk: 50 } }]);
+    await send([{ agentId, values: { cpu: 85, mem: 50, disk: 50 } }]);
     await sleep(120);
     expect(await openFor(rule.id, agentId)).toBeUndefined();
-    ingest(t, [{ agentId, values: { cpu: 85, mem: 50, disk: 99 } }]);
+    await send([{ agentId, values: { cpu: 85, mem: 50, disk: 99 } }]);
     await firing(rule.id, agentId);
-    ingest(t, [{ agentId, values: { cpu: 10, mem: 99, disk: 99 } }]);
+    await send([{ agentId, values: { cpu: 10, mem: 99, disk: 99 } }]);
     await noneOpen(rule.id, agentId);
   });
 
   it('`for` keeps an alert pending, then fires; a short dip clears pending silently', async () => {
-    const agentId = randomUUID();
+    const agentId = await newAgent();
     const rule = await createRule({
       name: 'for',
       forSec: 0.4,
       scope: { agentIds: [agentId] },
       condition: { kind: 'threshold', metric: 'q', op: '>', value: 1 },
     });
-    ingest(t, [{ agentId, values: { q: 5 } }]);
+    await send([{ agentId, values: { q: 5 } }]);
     const pending = await waitFor(
       async () =>
         (await openFor(rule.id, agentId))?.state === 'pending' && (await openFor(rule.id, agentId)),
       'pending',
     );
-    ingest(t, [{ agentId, values: { q: 0 } }]);
+    await send([{ agentId, values: { q: 0 } }]);
     await noneOpen(rule.id, agentId);
     const cleared = await http.get<AlertDetail>(`/api/v2/alerts/${pending.id}`, { headers: admin });
     expect(cleared.body.history.map((h) => h.type)).toEqual(['pending', 'cleared']);
     const t0 = Date.now();
-    ingest(t, [{ agentId, values: { q: 5 } }]);
+    await send([{ agentId, values: { q: 5 } }]);
     await firing(rule.id, agentId);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
   });
 
   it('keepFiringFor holds a firing alert through a brief recovery', async () => {
-    const agentId = randomUUID();
+    const agentId = await newAgent();
     const rule = await createRule({
       name: 'hyst',
       keepFiringForSec: 0.6,
       scope: { agentIds: [agentId] },
       condition: { kind: 'threshold', metric: 'h', op: '>', value: 1 },
     });
-    ingest(t, [{ agentId, values: { h: 5 } }]);
+    await send([{ agentId, values: { h: 5 } }]);
     await firing(rule.id, agentId);
     const t0 = Date.now();
-    ingest(t, [{ agentId, values: { h: 0 } }]);
+    await send([{ agentId, values: { h: 0 } }]);
     await sleep(250);
     expect((await openFor(rule.id, agentId))?.state).toBe('firing');
     await noneOpen(rule.id, agentId);
@@ -318,17 +348,17 @@ describe('alert rules and evaluation', () => {
   });
 
   it('no-data fires when an agent goes silent and resolves when data returns', async () => {
-    const agentId = randomUUID();
+    const agentId = await newAgent();
     const rule = await createRule({
       name: 'silent',
       scope: { agentIds: [agentId] },
       condition: { kind: 'no_data', metric: 'beat', forSec: 0.3 },
     });
-    ingest(t, [{ agentId, values: { beat: 1 } }]);
+    await send([{ agentId, values: { beat: 1 } }]);
     await sleep(100);
     expect(await openFor(rule.id, agentId)).toBeUndefined();
     await firing(rule.id, agentId);
-    ingest(t, [{ agentId, values: { beat: 1 } }]);
+    await send([{ agentId, values: { beat: 1 } }]);
     await noneOpen(rule.id, agentId);
   });
 

@@ -162,6 +162,26 @@ describe('API keys (real PostgreSQL over HTTP)', () => {
     expect((await http.get('/api/v2/api-keys', asOld)).status).toBe(401);
   });
 
+  it('refuses a key revoked by another instance within seconds (revocation feed)', async () => {
+    const { body } = await http.post<CreatedApiKey>(
+      '/api/v2/api-keys',
+      { name: 'revoked elsewhere', scopes: ['read'] },
+      asRoot,
+    );
+    const asKey = { headers: { 'x-api-key': body.key } };
+    expect((await http.get('/api/v2/agents', asKey)).status).toBe(200); // now cached here
+    // Revoked the way another API instance (or an operator in psql) would: in the database,
+    // without this instance's forgetApiKey. The revocation feed must drop the cached key.
+    await t.sql(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [body.id]);
+    const revokedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 4_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await http.get('/api/v2/agents', asKey)).status;
+    }
+    expect(status).toBe(401);
+  });
+
   it('refuses bad input and writes nothing', async () => {
     const before = await t.sql<{ n: string }>(`SELECT count(*) AS n FROM api_keys`);
     const bad: unknown[] = [

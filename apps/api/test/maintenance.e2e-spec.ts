@@ -176,6 +176,69 @@ describe('maintenance windows', () => {
     }
   });
 
+  it('matches a window by agent group (tag selector membership), over real HTTP ingest', async () => {
+    const reg = async (name: string, tags: Record<string, string>) => {
+      const r = await http.post<{ id: string }>(
+        '/api/v2/agents/register',
+        { name, type: 'worker', host: 'h', tags },
+        { headers: admin },
+      );
+      expect(r.status).toBe(201);
+      return r.body.id;
+    };
+    const inside = await reg(`mg-in-${Date.now()}`, { rack: 'r7' });
+    const outside = await reg(`mg-out-${Date.now()}`, { rack: 'r8' });
+    const g = await http.post<{ id: string }>(
+      '/api/v2/agent-groups',
+      { name: `rack7-${Date.now()}`, tagSelector: { rack: 'r7' } },
+      { headers: admin },
+    );
+    expect(g.status).toBe(201);
+    const win = await http.post<MaintenanceWindow>(
+      '/api/v2/maintenance-windows',
+      {
+        name: 'rack 7 work',
+        match: { groupIds: [g.body.id] },
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+      { headers: admin },
+    );
+    expect(win.status).toBe(201);
+    // The rule covers both agents; only the group member is in the window.
+    const rule = await http.post<{ id: string }>(
+      '/api/v2/alerts/rules',
+      {
+        name: 'mg',
+        scope: { agentIds: [inside, outside] },
+        condition: { kind: 'threshold', metric: 'temp', op: '>', value: 70 },
+      },
+      { headers: admin },
+    );
+    await sleep(3000); // the engine re-reads group membership every 2 s
+    const r = await http.post(
+      '/api/v2/metrics/batch',
+      {
+        samples: [
+          { agentId: inside, metrics: { temp: 90 } },
+          { agentId: outside, metrics: { temp: 90 } },
+        ],
+      },
+      { headers: admin },
+    );
+    expect(r.status).toBeLessThan(300);
+    const items = await waitFor(async () => {
+      const x = await http.get<Page<AlertInstance>>(
+        `/api/v2/alerts?ruleId=${rule.body.id}&state=firing`,
+        { headers: admin },
+      );
+      return x.body.items.length === 2 ? x.body.items : null;
+    }, 'two alerts');
+    const by = new Map(items.map((a) => [a.agentId, a]));
+    expect(by.get(inside)!.suppressed).toBe(true);
+    expect(by.get(outside)!.suppressed).toBe(false);
+  });
+
   it('an alert that resolves inside the window never notifies', async () => {
     const rx = await receiver();
     try {

@@ -1,10 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import type { SystemHealthResponse, WatchdogResponse } from '@agent-monitor/contracts';
+import { io } from 'socket.io-client';
+import {
+  DASHBOARD_NAMESPACE,
+  type SystemHealthResponse,
+  type WatchdogResponse,
+} from '@agent-monitor/contracts';
 import { randomUUID } from 'node:crypto';
 import { client, type Client } from './support/http.js';
 import { ingest, receiver, waitFor } from './support/alerting.js';
 import { insertKey } from './support/root-key.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp, type TestApp } from './support/test-app.js';
 
 /** Debian's `prometheus` package ships promtool; CI installs it (.ci). */
 function promtoolCheck(text: string): { status: number | null; output: string } {
@@ -113,6 +118,136 @@ describe('self-monitoring: /metrics, system health, watchdog', () => {
       headers: admin,
     });
     expect(h.body.history.some((s) => s.ingestRate > 0)).toBe(true);
+  });
+
+  it('reports live queue depth, socket connections, event loop lag and pool usage', async () => {
+    const scrape = async () => (await http.get<string>('/metrics')).body;
+    const value = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    const outboxDepth = /am_job_queue_depth\{queue="notification_outbox"\} (\d+)/;
+
+    // Queue depth is read from the outbox at scrape: rows not yet delivered count, until done.
+    const before = value(await scrape(), outboxDepth);
+    expect(before).toBe(0);
+    expect(await scrape()).toMatch(/am_job_queue_depth\{queue="rollup"\} \d+/);
+    expect(await scrape()).toContain('am_job_queue_depth_up 1');
+    const [channel] = await t.sql<{ id: string }>(
+      `INSERT INTO notification_channels (name, type, enabled) VALUES ('depth', 'webhook', false)
+       RETURNING id`,
+    );
+    // Not due for a day: the delivery worker leaves them alone while we look.
+    await t.sql(
+      `INSERT INTO notification_outbox (dedup_key, channel_id, event, payload, next_attempt_at)
+       SELECT 'depth-' || i, $1, 'firing', '{}', now() + interval '1 day'
+         FROM generate_series(1, 7) AS i`,
+      [channel.id],
+    );
+    expect(value(await scrape(), outboxDepth)).toBe(7);
+    await t.sql(
+      `UPDATE notification_outbox SET status = 'delivered' WHERE dedup_key LIKE 'depth-%'`,
+    );
+    expect(value(await scrape(), outboxDepth)).toBe(0);
+    await t.sql(`DELETE FROM notification_channels WHERE id = $1`, [channel.id]);
+
+    // Socket connections: one dashboard socket opens and closes.
+    const login = await http.post<{ accessToken: string }>('/api/v2/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
+    const socket = io(t.baseUrl + DASHBOARD_NAMESPACE, {
+      auth: { token: login.body.accessToken },
+      transports: ['websocket'],
+      forceNew: true,
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    expect(value(await scrape(), /am_socket_connections (\d+)/)).toBe(1);
+    socket.disconnect();
+    let open = 1;
+    for (let i = 0; i < 50 && open !== 0; i++) {
+      await sleep(50);
+      open = value(await scrape(), /am_socket_connections (\d+)/);
+    }
+    expect(open).toBe(0);
+
+    // Event loop lag: the app shares this process, so blocking it here shows up at the next scrape.
+    // (A scrape resets the delay histogram, whose next sample only sets its baseline: let the
+    // monitor tick a few times before blocking.)
+    await scrape();
+    await sleep(200);
+    const blockedUntil = Date.now() + 600;
+    while (Date.now() < blockedUntil) {
+      // busy: the event loop cannot turn
+    }
+    await sleep(100);
+    expect(value(await scrape(), /nodejs_eventloop_lag_max_seconds ([\d.e+-]+)/)).toBeGreaterThan(
+      0.5,
+    );
+
+    // Pool usage: connections in use while requests that query the database are in flight.
+    let maxInUse = 0;
+    for (let round = 0; round < 10 && maxInUse === 0; round++) {
+      const load = Array.from({ length: 30 }, () => http.get('/api/v2/agents', { headers: admin }));
+      const scrapes = Array.from({ length: 5 }, () => scrape());
+      const texts = await Promise.all(scrapes);
+      await Promise.all(load);
+      for (const text of texts) {
+        maxInUse = Math.max(
+          maxInUse,
+          value(text, /am_db_pool_connections\{state="in_use"\} (\d+)/),
+        );
+      }
+    }
+    expect(maxInUse).toBeGreaterThan(0);
+    expect(
+      value(await scrape(), /am_db_pool_connections\{state="total"\} (\d+)/),
+    ).toBeLessThanOrEqual(5);
+  });
+
+  it('counts alert evaluations by outcome and observes their latency, fed by real ingest', async () => {
+    const metricValue = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const before = (await http.get<string>('/metrics')).body;
+    const reg = await http.post<{ id: string }>(
+      '/api/v2/agents/register',
+      { name: 'prom-alert-agent', type: 'worker', host: 'prom-host' },
+      { headers: admin },
+    );
+    const rule = await http.post(
+      '/api/v2/alerts/rules',
+      {
+        name: 'prom eval',
+        scope: { agentIds: [reg.body.id] },
+        condition: { kind: 'threshold', metric: 'queue_len', op: '>', value: 5 },
+      },
+      { headers: admin },
+    );
+    expect(rule.status).toBe(201);
+    for (const v of [9, 10, 11]) {
+      const r = await http.post(
+        '/api/v2/metrics/batch',
+        { samples: [{ agentId: reg.body.id, metrics: { queue_len: v } }] },
+        { headers: admin },
+      );
+      expect(r.status).toBeLessThan(300);
+    }
+    const r = await http.post(
+      '/api/v2/metrics/batch',
+      { samples: [{ agentId: reg.body.id, metrics: { queue_len: 1 } }] },
+      { headers: admin },
+    );
+    expect(r.status).toBeLessThan(300);
+    await sleep(300);
+    const after = (await http.get<string>('/metrics')).body;
+    const firing = 'am_alert_evaluations_total{outcome="firing"}';
+    const ok = 'am_alert_evaluations_total{outcome="ok"}';
+    const count = 'am_alert_evaluation_duration_seconds_count';
+    expect(metricValue(after, firing) - metricValue(before, firing)).toBeGreaterThanOrEqual(3);
+    expect(metricValue(after, ok) - metricValue(before, ok)).toBeGreaterThanOrEqual(1);
+    expect(metricValue(after, count) - metricValue(before, count)).toBeGreaterThanOrEqual(4);
   });
 
   it('counts notification deliveries by channel type and outcome, and shows the outbox depth', async () => {

@@ -319,4 +319,80 @@ describe('group config rollouts over 20 simulated agents (real PostgreSQL over H
       'rollout.abort',
     ]);
   });
+  it("a batch whose agents' error_rate went up stops the rollout and rolls every updated agent back", async () => {
+    const sample = async (a: SimAgent, v: number) => {
+      const r = await http.post(
+        `/api/v2/agents/${a.id}/metrics`,
+        { metrics: { error_rate: v } },
+        { token: a.key },
+      );
+      expect(r.status).toBeLessThan(300);
+    };
+    // Baseline: every agent at 1 % before the rollout.
+    for (const a of fleet) await sample(a, 1);
+    const res = await putConfig({
+      config: { logLevel: 'error', sampleRate: 0.5 },
+      strategy: 'staged',
+      canaryPercent: 10,
+      batchSize: 6,
+      pauseSec: 1.5,
+      ackTimeoutSec: 30,
+    });
+    expect(res.status).toBe(201);
+    const id = res.body.rollout.id;
+    // The canary batch reports a small rise (1 → 4 %: under the 5-point threshold) and passes.
+    const canary = res.body.rollout.agents.filter((a) => a.batch === 0);
+    for (const c of canary)
+      await sample(
+        fleet.find((a) => a.id === c.agentId)!,
+        4,
+      );
+    let victim: SimAgent | undefined;
+    let r = await getRollout(id);
+    const end = Date.now() + 20_000;
+    while (r.state === 'running' && Date.now() < end) {
+      await beatAll();
+      r = await getRollout(id);
+      if (
+        !victim &&
+        r.currentBatch === 1 &&
+        r.agents.some((a) => a.batch === 1 && a.state !== 'pending')
+      ) {
+        // As soon as the second batch is out, one of its agents' error rate jumps to 40 %.
+        const target = r.agents.find((a) => a.batch === 1)!;
+        victim = fleet.find((a) => a.id === target.agentId)!;
+        await sample(victim, 40);
+      }
+      await sleep(80);
+    }
+    expect(victim).toBeDefined();
+    expect(r.state).toBe('rolled_back');
+    expect(r.reason).toBe(`batch 2: agent ${victim!.name} error_rate rose from 1 to 40 %`);
+    expect(r.counts.rolled_back).toBe(8); // canary (2) + batch 2 (6)
+    await beatAll();
+    for (const a of fleet) {
+      expect(a.config).toEqual({ own: a.name, logLevel: 'debug', sampleRate: 0.5 });
+    }
+  });
+
+  it('config pushes and rollbacks of the driver are audited as system:rollout, never anonymous', async () => {
+    const rows = await t.sql<{
+      actor_type: string;
+      actor_id: string | null;
+      actor_label: string | null;
+      request_id: string;
+    }>(
+      `SELECT actor_type, actor_id, actor_label, request_id FROM audit_logs
+        WHERE action = 'agent.config.update' AND request_id LIKE 'rollout:%'`,
+    );
+    expect(rows.length).toBeGreaterThan(40);
+    for (const row of rows) {
+      expect(row).toMatchObject({ actor_type: 'system', actor_label: 'system:rollout' });
+      expect(row.request_id).toBe(`rollout:${row.actor_id}`);
+    }
+    const anonymous = await t.sql<{ n: string }>(
+      `SELECT count(*) AS n FROM audit_logs WHERE actor_type = 'anonymous'`,
+    );
+    expect(Number(anonymous[0].n)).toBe(0);
+  });
 });

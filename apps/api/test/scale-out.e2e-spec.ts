@@ -109,3 +109,121 @@ describe('two API instances on one PostgreSQL + Redis behave as one', () => {
     }
   });
 });
+
+describe('Redis absent at boot, coming up later, and dying while running', () => {
+  let redis: PrivateRedis;
+  let a: TestApp;
+  let b: TestApp;
+  const sockets: Socket<ServerToClientEvents, ClientToServerEvents>[] = [];
+  /** Per socket (one on each instance): [publishing instance, when received]. */
+  const received = new Map<string, { instance: string; at: number }[]>();
+
+  const instancesSince = (baseUrl: string, since: number) =>
+    new Set((received.get(baseUrl) ?? []).filter((e) => e.at >= since).map((e) => e.instance));
+  async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (await cond()) return true;
+      await sleep(100);
+    }
+    return cond();
+  }
+  const redisStatus = async (t: TestApp, token: string) =>
+    (
+      await client(t.baseUrl).get<{ current: { redisStatus: string } }>(
+        '/api/v2/system/health?minutes=1',
+        { token },
+      )
+    ).body.current.redisStatus;
+
+  beforeAll(async () => {
+    // The port is reserved but nothing listens on it yet.
+    redis = await startPrivateRedis({ started: false });
+    const env = {
+      REDIS_URL: redis.url,
+      SYSTEM_HEALTH_INTERVAL: '300ms',
+      JWT_SECRET: 'redis-late-test-jwt-secret-0123456789abcdef',
+      JWT_REFRESH_SECRET: 'redis-late-test-refresh-secret-0123456789abcdef',
+      ENCRYPTION_KEY: 'redis-late-test-encryption-key-0123456789abcdef',
+    };
+    const bootStarted = Date.now();
+    a = await startTestApp({ env });
+    b = await startTestApp({ databaseUrl: a.databaseUrl, env });
+    // Booting does not wait for Redis (it used to hang for ever on the realtime connect).
+    expect(Date.now() - bootStarted).toBeLessThan(30_000);
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await b?.close();
+    await a?.close();
+    await a?.dropDatabase();
+    await redis.stop();
+  });
+
+  it('serves in-process without Redis, switches to Redis when it starts, keeps serving when it dies, and reconnects', async () => {
+    const http = client(a.baseUrl);
+    expect((await http.get('/api/v2/health/ready')).status).toBe(200);
+    const login = await http.post<{ accessToken: string }>('/api/v2/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
+    expect(login.status).toBe(200);
+    const token = login.body.accessToken;
+    expect(await redisStatus(a, token)).toBe('down');
+
+    for (const t of [a, b]) {
+      const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(
+        t.baseUrl + DASHBOARD_NAMESPACE,
+        { auth: { token }, transports: ['websocket'], forceNew: true },
+      );
+      sockets.push(s);
+      const log: { instance: string; at: number }[] = [];
+      received.set(t.baseUrl, log);
+      s.on('system_health_update', (e: SystemHealthUpdateEvent) =>
+        log.push({ instance: String(e.instance), at: Date.now() }),
+      );
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', () => resolve());
+        s.once('connect_error', reject);
+      });
+    }
+
+    // 1. No Redis: each socket gets its own instance's events, not the other's.
+    const t0 = Date.now();
+    await sleep(2000);
+    for (const t of [a, b]) expect(instancesSince(t.baseUrl, t0).size).toBe(1);
+
+    // 2. Redis starts: both instances pick it up by themselves (already-connected sockets too).
+    await redis.start();
+    const t1 = Date.now();
+    expect(
+      await waitFor(() => [a, b].every((t) => instancesSince(t.baseUrl, t1).size === 2), 15_000),
+    ).toBe(true);
+    expect(await waitFor(async () => (await redisStatus(a, token)) === 'up', 10_000)).toBe(true);
+
+    // 3. Redis dies: the API keeps serving (login, reads, readiness) and local events flow.
+    await redis.stop();
+    await sleep(500);
+    const t2 = Date.now();
+    expect((await http.get('/api/v2/health/ready')).status).toBe(200);
+    const again = await client(b.baseUrl).post('/api/v2/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
+    expect(again.status).toBe(200);
+    expect((await http.get('/api/v2/agents', { token })).status).toBe(200);
+    expect(await waitFor(async () => (await redisStatus(a, token)) === 'down', 10_000)).toBe(true);
+    expect(
+      await waitFor(() => [a, b].every((t) => instancesSince(t.baseUrl, t2).size >= 1), 5000),
+    ).toBe(true);
+
+    // 4. Redis returns (empty, as after a crash): fan-out across instances resumes.
+    await redis.start();
+    const t3 = Date.now();
+    expect(
+      await waitFor(() => [a, b].every((t) => instancesSince(t.baseUrl, t3).size === 2), 15_000),
+    ).toBe(true);
+    expect(await waitFor(async () => (await redisStatus(a, token)) === 'up', 10_000)).toBe(true);
+    for (const s of sockets) expect(s.connected).toBe(true);
+  }, 90_000);
+});

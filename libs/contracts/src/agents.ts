@@ -165,6 +165,8 @@ export interface Agent {
   host: string;
   port: number | null;
   environment: string | null;
+  /** `metadata.region` when the agent gave one (the first-class region filter and grouping). */
+  region: string | null;
   version: string | null;
   status: AgentStatus;
   /** The last state the agent reported about itself. */
@@ -221,6 +223,8 @@ export const ListAgentsQuerySchema = PageQuerySchema.extend({
   status: oneOrMany(z.enum(AGENT_STATUSES)).optional(),
   type: z.string().max(64).optional(),
   environment: z.string().max(64).optional(),
+  /** `metadata.region` equals this (one value or a comma-separated list). */
+  region: oneOrMany(z.string().min(1).max(64)).optional(),
   /** `key:value` (or `key` for any value); repeatable, all must match. */
   tag: z
     .preprocess(

@@ -47,7 +47,39 @@ export const AgentStatusConditionSchema = z.strictObject({
   forSec: z.number().min(0).max(MAX_WINDOW_SEC).default(0),
 });
 
+/**
+ * Always active: a dead-man's-switch rule. It fires as soon as it is enabled and never
+ * resolves while enabled; an external receiver alerts when the notifications stop.
+ * Top level only.
+ */
+export const WatchdogConditionSchema = z.strictObject({
+  kind: z.literal('watchdog'),
+});
+
+/** Statuses that make an agent count as unreachable (groups, regions, dependencies). */
+export const UNREACHABLE_STATUSES = ['offline', 'stale', 'down'] as const;
+
+/**
+ * Topology: one alert per agent group (and per region, from agent metadata `region`) when more
+ * than `fraction` of its members (at least `minMembers`) are in one of `statuses`. While it
+ * fires, its members' own alerts are held back (recorded as inhibited, linked to it).
+ * Top level only; `scope.groupIds` narrows the groups.
+ */
+export const GroupUnreachableConditionSchema = z.strictObject({
+  kind: z.literal('group_unreachable'),
+  fraction: z.number().min(0).max(0.99).default(0.5),
+  minMembers: z.number().int().min(2).max(100_000).default(3),
+  statuses: z
+    .array(z.enum(UNREACHABLE_STATUSES))
+    .min(1)
+    .max(3)
+    .default(['offline', 'stale', 'down']),
+  includeRegions: z.boolean().default(true),
+});
+
 export type ThresholdCondition = z.infer<typeof ThresholdConditionSchema>;
+export type WatchdogCondition = z.infer<typeof WatchdogConditionSchema>;
+export type GroupUnreachableCondition = z.infer<typeof GroupUnreachableConditionSchema>;
 export type NoDataCondition = z.infer<typeof NoDataConditionSchema>;
 export type AgentStatusCondition = z.infer<typeof AgentStatusConditionSchema>;
 
@@ -67,9 +99,20 @@ const ConditionTree = z.discriminatedUnion('kind', [
   ThresholdConditionSchema,
   NoDataConditionSchema,
   AgentStatusConditionSchema,
+  WatchdogConditionSchema,
+  GroupUnreachableConditionSchema,
   AndConditionSchema,
   OrConditionSchema,
 ]);
+
+/** Condition kinds that only make sense as the whole condition (not inside AND/OR). */
+export const TOP_LEVEL_ONLY_KINDS = ['watchdog', 'group_unreachable'] as const;
+
+function nestsTopLevelOnly(c: AlertCondition, depth = 0): boolean {
+  if (c.kind === 'and' || c.kind === 'or')
+    return c.conditions.some((x) => nestsTopLevelOnly(x, depth + 1));
+  return depth > 0 && (TOP_LEVEL_ONLY_KINDS as readonly string[]).includes(c.kind);
+}
 
 export type AlertCondition = z.infer<typeof ConditionTree>;
 export type CompositeCondition = Extract<AlertCondition, { kind: 'and' | 'or' }>;
@@ -84,7 +127,9 @@ export function conditionDepth(c: AlertCondition): number {
 export const AlertConditionSchema = ConditionTree.refine(
   (c) => conditionDepth(c) <= MAX_CONDITION_DEPTH,
   { message: `nests AND/OR deeper than ${MAX_CONDITION_DEPTH} levels` },
-);
+).refine((c) => !nestsTopLevelOnly(c), {
+  message: 'watchdog and group_unreachable conditions cannot be nested in AND/OR',
+});
 
 const TagSelector = z.record(z.string().min(1).max(100), z.string().max(200));
 
@@ -96,7 +141,7 @@ export const AlertScopeSchema = z
     tags: TagSelector.optional(),
     type: z.string().min(1).max(100).optional(),
     environment: z.string().min(1).max(100).optional(),
-    /** Agent groups (evaluated once the groups domain provides membership). */
+    /** Agent groups (explicit members or tag selector): the agent must be in one of them. */
     groupIds: z.array(z.uuid()).max(100).optional(),
   })
   .default({});
@@ -217,10 +262,16 @@ export interface AlertInstance {
   acknowledgedBy: string | null;
   ackComment: string | null;
   ackExpiresAt: string | null;
-  /** True while a maintenance window holds its notifications back. */
+  /** True while a maintenance window or an inhibition holds its notifications back. */
   suppressed: boolean;
   groupKey: string;
   escalationStep: number;
+  /** Canonical series label set (`model=gpt4`), '' for unlabelled series. */
+  labelKey: string;
+  /** The "group unreachable" alert this one is (or was) held back by. */
+  inhibitedBy: string | null;
+  /** The dependency whose outage this alert is attributed to (held back while it lasts). */
+  causedBy: { agentId: string; agentName: string | null } | null;
 }
 
 export interface AlertTransition {
@@ -235,7 +286,9 @@ export interface AlertTransition {
     | 'ack_expired'
     | 'escalated'
     | 'suppressed'
-    | 'unsuppressed';
+    | 'unsuppressed'
+    | 'inhibited'
+    | 'uninhibited';
   at: string;
   by: string | null;
   comment: string | null;
@@ -491,7 +544,7 @@ export const MaintenanceMatchSchema = z
     /** Every key must match. */
     tags: TagSelector.optional(),
     ruleIds: z.array(z.uuid()).max(100).optional(),
-    /** Agent groups (matched once the groups domain provides membership). */
+    /** Agent groups (explicit members or tag selector): the agent must be in one of them. */
     groupIds: z.array(z.uuid()).max(100).optional(),
   })
   .refine((m) => Object.values(m).some((v) => v && Object.keys(v).length), {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PageQuerySchema } from './common.js';
 import type { AgentStatus } from './enums.js';
-import { AgentConfigSchema } from './agents.js';
+import { AgentConfigSchema, type AgentGroupRef } from './agents.js';
 
 /**
  * Agent groups. Membership is the union of explicit agents and, when a tag selector is set,
@@ -30,6 +30,8 @@ export const CreateAgentGroupRequestSchema = z.strictObject({
   agentIds: z.array(z.uuid()).max(MAX_GROUP_EXPLICIT_AGENTS).optional(),
   /** `{key: value}`; all pairs must match; `*` means any value. `null`/absent: no selector. */
   tagSelector: TagSelectorSchema.nullable().optional(),
+  /** Parent group (one level only): the parent's members include this group's. */
+  parentId: z.uuid().nullable().optional(),
 });
 export type CreateAgentGroupRequest = z.infer<typeof CreateAgentGroupRequestSchema>;
 
@@ -40,6 +42,7 @@ export const UpdateAgentGroupRequestSchema = z
     /** Replaces the explicit members. */
     agentIds: z.array(z.uuid()).max(MAX_GROUP_EXPLICIT_AGENTS).optional(),
     tagSelector: TagSelectorSchema.nullable().optional(),
+    parentId: z.uuid().nullable().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'at least one field is required' });
 export type UpdateAgentGroupRequest = z.infer<typeof UpdateAgentGroupRequestSchema>;
@@ -55,8 +58,28 @@ export interface AgentGroup {
   memberCount: number;
   /** Members per status (aggregate view of the group). */
   statusCounts: Record<AgentStatus, number>;
+  /** The parent group; its membership includes this group's members. */
+  parentId: string | null;
+  /** Child groups (one level); their members count as this group's. */
+  children: AgentGroupRef[];
   createdAt: string;
   updatedAt: string;
+}
+
+/** One metric over a group's members' latest values. */
+export interface GroupMetricAggregate {
+  metric: string;
+  /** Members that reported it. */
+  agentCount: number;
+  avg: number;
+  min: number;
+  max: number;
+}
+
+/** `GET /agent-groups/:id`: the group with aggregates over its current members. */
+export interface AgentGroupDetail extends AgentGroup {
+  /** Latest value of each metric across members (most reported first, at most 50). */
+  metrics: GroupMetricAggregate[];
 }
 
 export const ListAgentGroupsQuerySchema = PageQuerySchema.extend({

@@ -210,14 +210,17 @@ export interface HistoricalSeries {
   points: MetricPoint[];
 }
 
-export const AGGREGATE_GROUP_BY = /^(none|agent|type|environment|group|tag:[\w.:-]{1,64})$/;
+export const AGGREGATE_GROUP_BY = /^(none|agent|type|environment|region|group|tag:[\w.:-]{1,64})$/;
 
 /** `GET /metrics/aggregate/:timerange` */
 export const AggregateQuerySchema = z.object({
   metric: z.string().min(1).max(512).default('cpu_usage'),
   groupBy: z
     .string()
-    .regex(AGGREGATE_GROUP_BY, 'groupBy is none, agent, type, environment, group or tag:<key>')
+    .regex(
+      AGGREGATE_GROUP_BY,
+      'groupBy is none, agent, type, environment, region, group or tag:<key>',
+    )
     .default('type'),
   agg: z.enum(METRIC_AGGS).default('avg'),
 });

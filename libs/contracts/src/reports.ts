@@ -151,3 +151,118 @@ export const emptyAlertSummary = (): AlertSummary => ({
   mttaSec: null,
   mttrSec: null,
 });
+
+// ---- Scheduled reports ------------------------------------------------------------------
+
+/** Formats a scheduled report can be attached in. */
+export const REPORT_SCHEDULE_FORMATS = ['pdf', 'csv'] as const;
+export type ReportScheduleFormat = (typeof REPORT_SCHEDULE_FORMATS)[number];
+/** Weekly, Monday 08:00 (in the schedule's time zone). */
+export const DEFAULT_REPORT_CRON = '0 8 * * 1';
+export const REPORT_RUN_STATUSES = ['running', 'sent', 'failed'] as const;
+export type ReportRunStatus = (typeof REPORT_RUN_STATUSES)[number];
+
+const TimeZoneSchema = z
+  .string()
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'unknown time zone');
+
+/** Same forms as the report's `scope` query: `all`, `group:<uuid>` or agent UUIDs. */
+const ScheduleScopeSchema = z
+  .string()
+  .trim()
+  .max(20_000)
+  .superRefine((v, ctx) => {
+    const r = ReportScopeSchema.safeParse(v);
+    if (!r.success)
+      for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message });
+  });
+
+const ScheduleFields = {
+  name: z.string().trim().min(1).max(120),
+  scope: ScheduleScopeSchema.default('all'),
+  environment: z.string().trim().min(1).max(64).nullable().optional(),
+  /** Only agents whose `metadata.region` is this. */
+  region: z.string().trim().min(1).max(64).nullable().optional(),
+  format: z.enum(REPORT_SCHEDULE_FORMATS).default('pdf'),
+  /** 5 or 6 fields; each occurrence sends the report for the period since the previous one. */
+  cron: z
+    .string()
+    .trim()
+    .max(100)
+    .regex(/^\S+( \S+){4,5}$/, 'must be a cron expression like "0 8 * * 1"')
+    .default(DEFAULT_REPORT_CRON),
+  timeZone: TimeZoneSchema.default('UTC'),
+  /** E-mail notification channels (other channel types are refused with 400). */
+  channelIds: z.array(z.uuid()).min(1).max(20),
+  enabled: z.boolean().default(true),
+};
+
+export const CreateReportScheduleSchema = z.strictObject(ScheduleFields);
+export type CreateReportSchedule = z.output<typeof CreateReportScheduleSchema>;
+export type CreateReportScheduleRequest = z.input<typeof CreateReportScheduleSchema>;
+
+export const UpdateReportScheduleSchema = z
+  .strictObject({
+    name: ScheduleFields.name,
+    scope: ScheduleScopeSchema,
+    environment: ScheduleFields.environment,
+    region: ScheduleFields.region,
+    format: z.enum(REPORT_SCHEDULE_FORMATS),
+    cron: ScheduleFields.cron.unwrap(),
+    timeZone: TimeZoneSchema,
+    channelIds: ScheduleFields.channelIds,
+    enabled: z.boolean(),
+  })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update');
+export type UpdateReportSchedule = z.output<typeof UpdateReportScheduleSchema>;
+
+export interface ReportDelivery {
+  channelId: string;
+  channelName: string | null;
+  ok: boolean;
+  error: string | null;
+}
+
+export interface ReportScheduleRun {
+  id: string;
+  scheduleId: string;
+  trigger: 'schedule' | 'manual';
+  status: ReportRunStatus;
+  periodFrom: string;
+  periodTo: string;
+  startedAt: string;
+  /** When every channel accepted the mail; null while running or when one failed. */
+  sentAt: string | null;
+  error: string | null;
+  deliveries: ReportDelivery[];
+  attachmentBytes: number | null;
+  createdBy: string | null;
+}
+
+export interface ReportSchedule {
+  id: string;
+  name: string;
+  scope: string;
+  environment: string | null;
+  region: string | null;
+  format: ReportScheduleFormat;
+  cron: string;
+  timeZone: string;
+  channelIds: string[];
+  enabled: boolean;
+  /** Next occurrence of the cron; null when disabled. */
+  nextRunAt: string | null;
+  lastRun: ReportScheduleRun | null;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}

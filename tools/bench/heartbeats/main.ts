@@ -1,64 +1,269 @@
 /**
  * Heartbeat load: N agents (default 10,000) each heartbeating every 10 s, i.e. 1,000 req/s,
- * against one API instance. By default it starts the built API itself (apps/api/dist/main.js)
- * on a fresh PostgreSQL database, registers the agents, then measures for --duration seconds
- * and prints p50/p90/p99/max latency, errors, achieved rate and the server's CPU.
+ * against one API instance. See README.md beside this file for usage and how to read it.
+ *
+ * By default it starts the built API itself (apps/api/dist/main.js) on a fresh PostgreSQL
+ * database, registers the agents, then offers the load open-loop (tools/bench/lib/open-loop.ts:
+ * fixed schedule, bounded keep-alive connections, latency from the intended send time) and
+ * prints achieved req/s, p50/p90/p99/max, errors, and the API's CPU (also per heartbeat) and RSS.
  *
  *   npx tsx tools/bench/heartbeats/main.ts [--agents 10000] [--interval 10] [--duration 60]
+ *        [--warmup 10] [--connections 32] [--workers 1] [--cpu-prof DIR]
  *        [--pg postgres://postgres@127.0.0.1:5432] [--dist apps/api/dist/main.js]
- *   npx tsx tools/bench/heartbeats/main.ts --url http://host:3000 --key am_…   (existing server)
+ *   npx tsx tools/bench/heartbeats/main.ts --url http://host:3000 --key am_… [--pid N]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-
-const { values: args } = parseArgs({
-  options: {
-    agents: { type: 'string', default: '10000' },
-    interval: { type: 'string', default: '10' },
-    duration: { type: 'string', default: '60' },
-    warmup: { type: 'string', default: '10' },
-    pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
-    dist: { type: 'string', default: 'apps/api/dist/main.js' },
-    port: { type: 'string', default: '3197' },
-    url: { type: 'string' },
-    key: { type: 'string' },
-  },
-});
-
-const AGENTS = Number(args.agents);
-const INTERVAL_S = Number(args.interval);
-const DURATION_S = Number(args.duration);
-const WARMUP_S = Number(args.warmup);
-const ADMIN = { email: 'bench@example.test', password: 'Bench-Admin-Password-7' };
+import {
+  mergeResults,
+  percentile,
+  runOpenLoop,
+  sleep,
+  type OpenLoopResult,
+} from '../lib/open-loop.js';
+import { ProcessMeter, cpuMsOf } from '../lib/proc-stats.js';
 
 interface Registered {
   id: string;
   agentKey: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function cpuTicks(pid: number): number {
-  // /proc/<pid>/stat fields 14/15: utime, stime in clock ticks (100/s on Linux).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]);
+/** What the parent hands each worker process: its share of the agents and of the schedule. */
+interface WorkerJob {
+  url: string;
+  agents: Registered[];
+  rate: number;
+  startAtEpochMs: number;
+  warmupMs: number;
+  durationMs: number;
+  connections: number;
 }
 
-async function startServer(): Promise<{ url: string; child: ChildProcess; dbName: string }> {
+const ADMIN = { email: 'bench@example.test', password: 'Bench-Admin-Password-7' };
+
+/** Drives a share of the agents; the same file runs as parent and (with --worker) as worker. */
+function runJob(job: WorkerJob): Promise<OpenLoopResult> {
+  const bodies = job.agents.map((a) => ({
+    path: `/api/v2/agents/${a.id}/heartbeat`,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${a.agentKey}` },
+  }));
+  return runOpenLoop({
+    url: job.url,
+    rate: job.rate,
+    warmupMs: job.warmupMs,
+    durationMs: job.durationMs,
+    connections: job.connections,
+    startAtEpochMs: job.startAtEpochMs,
+    request: (i) => {
+      const b = bodies[i % bodies.length];
+      return {
+        method: 'POST',
+        path: b.path,
+        headers: b.headers,
+        body: `{"status":"active","uptimeSec":${Math.floor(i / bodies.length)}}`,
+      };
+    },
+  });
+}
+
+if (process.argv.includes('--worker')) {
+  process.once('message', (job: WorkerJob) => {
+    runJob(job).then(
+      (r) => process.send!(r, () => process.exit(0)),
+      (e: unknown) => {
+        console.error(`worker failed: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  });
+} else {
+  main().catch((e: unknown) => {
+    console.error(`bench failed: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}
+
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      agents: { type: 'string', default: '10000' },
+      interval: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '60' },
+      warmup: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '32' },
+      workers: { type: 'string', default: '1' },
+      pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
+      dist: { type: 'string', default: 'apps/api/dist/main.js' },
+      port: { type: 'string', default: '3197' },
+      'cpu-prof': { type: 'string' },
+      url: { type: 'string' },
+      key: { type: 'string' },
+      pid: { type: 'string' },
+    },
+  });
+  const AGENTS = Number(args.agents);
+  const INTERVAL_S = Number(args.interval);
+  const WORKERS = Math.max(1, Number(args.workers));
+  const CONNECTIONS = Math.max(1, Number(args.connections));
+  const rate = AGENTS / INTERVAL_S;
+
+  let server: { url: string; child: ChildProcess; dbName: string } | null = null;
+  const url = args.url ?? (server = await startServer(args)).url;
+  try {
+    const key = await registrationKey(url, args.key);
+    const t0 = performance.now();
+    const agents = await registerAll(url, key, AGENTS, INTERVAL_S);
+    console.log(`registered ${AGENTS} agents in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    const apiPid = server?.child.pid ?? (args.pid ? Number(args.pid) : null);
+    const apiMeter = apiPid ? new ProcessMeter(() => [apiPid]) : null;
+    // PostgreSQL backends serving the bench database (only when the server is local and
+    // readable; the shared WAL writer and checkpointer are not included).
+    const pgPids = server ? await backendPids(args.pg!, server.dbName) : [];
+    const pgMeter = pgPids.every((p) => cpuMsOf(p) !== null)
+      ? new ProcessMeter(() => pgPids)
+      : null;
+
+    const warmupMs = Number(args.warmup) * 1000;
+    const durationMs = Number(args.duration) * 1000;
+    const startAtEpochMs = Date.now() + 500 + WORKERS * 300;
+    const period = 1000 / rate;
+    const jobs: WorkerJob[] = Array.from({ length: WORKERS }, (_, w) => ({
+      url,
+      agents: agents.filter((_a, i) => i % WORKERS === w),
+      rate: rate / WORKERS,
+      // Interleaved: worker w sends the w-th of every WORKERS consecutive beats.
+      startAtEpochMs: startAtEpochMs + w * period,
+      warmupMs,
+      durationMs,
+      connections: Math.max(1, Math.round(CONNECTIONS / WORKERS)),
+    }));
+    console.log(
+      `offering ${rate} req/s from ${WORKERS} process(es) over ${CONNECTIONS} connections: ` +
+        `warm-up ${args.warmup} s, then measuring ${args.duration} s…`,
+    );
+    let commits0: Promise<number | null> = Promise.resolve(null);
+    let commits1: Promise<number | null> = Promise.resolve(null);
+    const meterAt = setTimeout(
+      () => {
+        apiMeter?.start();
+        pgMeter?.start();
+        if (server) commits0 = commitsOf(args.pg!, server.dbName);
+      },
+      startAtEpochMs + warmupMs - Date.now(),
+    );
+    let apiStats: ReturnType<ProcessMeter['stop']> | null = null;
+    let pgStats: ReturnType<ProcessMeter['stop']> | null = null;
+    const meterStop = setTimeout(
+      () => {
+        apiStats = apiMeter?.stop() ?? null;
+        pgStats = pgMeter?.stop() ?? null;
+        if (server) commits1 = commitsOf(args.pg!, server.dbName);
+      },
+      startAtEpochMs + warmupMs + durationMs - Date.now(),
+    );
+    const results = WORKERS === 1 ? [await runJob(jobs[0])] : await Promise.all(jobs.map(inWorker));
+    clearTimeout(meterAt);
+    clearTimeout(meterStop);
+    const r = mergeResults(results);
+    const [c0, c1] = await Promise.all([commits0, commits1]);
+
+    const sorted = Float64Array.from(r.latencies).sort();
+    const p = (q: number) => percentile(sorted, q).toFixed(1);
+    const perBeat = (ms: number) => (r.completed ? ms / r.completed : NaN).toFixed(3);
+    const pctCore = (ms: number) => ((ms / durationMs) * 100).toFixed(0);
+    const line = (k: string, v: string) => console.log(`${k.padEnd(12)}${v}`);
+    console.log('');
+    line(
+      'load:',
+      `${AGENTS} agents every ${INTERVAL_S} s = ${rate} req/s offered for ${args.duration} s ` +
+        `(${WORKERS} client process(es), ${CONNECTIONS} keep-alive connections, ${os.cpus().length} cores, ` +
+        `load avg ${os.loadavg()[0].toFixed(1)})`,
+    );
+    line(
+      'achieved:',
+      `${r.completed} responses of ${r.offered} offered = ${(r.completed / r.windowS).toFixed(0)} req/s`,
+    );
+    line(
+      'latency:',
+      `p50 ${p(50)} ms   p90 ${p(90)} ms   p99 ${p(99)} ms   max ${p(100)} ms  (from the scheduled send time)`,
+    );
+    line(
+      'errors:',
+      `${r.errors} (${Object.entries(r.statuses)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')})`,
+    );
+    if (apiStats) {
+      const a = apiStats as ReturnType<ProcessMeter['stop']>;
+      line(
+        'API:',
+        `CPU ${pctCore(a.cpuMs)} % of one core = ${perBeat(a.cpuMs)} ms CPU per heartbeat; ` +
+          `RSS ${a.rssMiB.toFixed(0)} MiB (peak ${a.peakRssMiB.toFixed(0)} MiB)`,
+      );
+    } else line('API:', 'CPU/RSS not measured (pass --pid for an existing local server)');
+    if (pgStats) {
+      const g = pgStats as ReturnType<ProcessMeter['stop']>;
+      line(
+        'PostgreSQL:',
+        `${pgPids.length} backends of the bench DB: CPU ${pctCore(g.cpuMs)} % of one core = ` +
+          `${perBeat(g.cpuMs)} ms per heartbeat` +
+          (c0 !== null && c1 !== null
+            ? `; ${c1 - c0} transactions = ${(r.completed / Math.max(1, c1 - c0)).toFixed(1)} heartbeats per commit`
+            : ''),
+      );
+    }
+    line(
+      'client:',
+      `CPU ${pctCore(r.clientCpuMs)} % of one core; max ${r.maxQueued} requests waiting for a ` +
+        `connection; max dispatch lag ${r.maxDispatchLagMs.toFixed(1)} ms`,
+    );
+    const achieved = r.completed >= r.offered * 0.99;
+    const ok = r.errors === 0 && achieved && percentile(sorted, 99) < 50;
+    console.log(
+      ok
+        ? 'PASS: p99 < 50 ms, no errors, offered rate achieved'
+        : 'FAIL: target is p99 < 50 ms with no errors at the offered rate',
+    );
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    if (server) await stopServer(server, args.pg!);
+  }
+}
+
+function inWorker(job: WorkerJob): Promise<OpenLoopResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: 'inherit' });
+    child.once('message', (m) => resolve(m as OpenLoopResult));
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`worker exited with ${code}`));
+    });
+    child.send(job);
+  });
+}
+
+async function startServer(args: {
+  pg?: string;
+  port?: string;
+  dist?: string;
+  'cpu-prof'?: string;
+}): Promise<{ url: string; child: ChildProcess; dbName: string }> {
   const dbName = `am_bench_hb_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: `${args.pg}/postgres` });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const port = Number(args.port);
-  const child = spawn(process.execPath, [path.resolve(args.dist!)], {
+  const nodeArgs = args['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`]
+    : [];
+  const child = spawn(process.execPath, [...nodeArgs, path.resolve(args.dist!)], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -89,8 +294,54 @@ async function startServer(): Promise<{ url: string; child: ChildProcess; dbName
   throw new Error('API did not become ready in 60 s');
 }
 
-async function registrationKey(url: string): Promise<string> {
-  if (args.key) return args.key;
+async function stopServer(
+  server: { child: ChildProcess; dbName: string },
+  pgUrl: string,
+): Promise<void> {
+  if (server.child.exitCode === null) {
+    const exited = new Promise((r) => server.child.once('exit', r));
+    server.child.kill('SIGTERM');
+    await exited;
+  }
+  const admin = new pg.Client({ connectionString: `${pgUrl}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${server.dbName} WITH (FORCE)`);
+  await admin.end();
+}
+
+async function backendPids(pgUrl: string, dbName: string): Promise<number[]> {
+  const c = new pg.Client({ connectionString: `${pgUrl}/postgres` });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1`,
+      [dbName],
+    );
+    return rows.map((x) => x.pid);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Committed transactions of the bench database so far (pg_stat_database, updated ~1/s). */
+async function commitsOf(pgUrl: string, dbName: string): Promise<number | null> {
+  const c = new pg.Client({ connectionString: `${pgUrl}/postgres` });
+  try {
+    await c.connect();
+    const { rows } = await c.query<{ n: string }>(
+      `SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1`,
+      [dbName],
+    );
+    return rows[0] ? Number(rows[0].n) : null;
+  } catch {
+    return null;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function registrationKey(url: string, given: string | undefined): Promise<string> {
+  if (given) return given;
   const login = await fetch(`${url}/api/v2/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -107,11 +358,16 @@ async function registrationKey(url: string): Promise<string> {
   return ((await r.json()) as { key: string }).key;
 }
 
-async function registerAll(url: string, key: string): Promise<Registered[]> {
-  const out: Registered[] = new Array(AGENTS);
+async function registerAll(
+  url: string,
+  key: string,
+  count: number,
+  intervalS: number,
+): Promise<Registered[]> {
+  const out: Registered[] = new Array(count);
   let next = 0;
   const worker = async () => {
-    while (next < AGENTS) {
+    while (next < count) {
       const i = next++;
       const r = await fetch(`${url}/api/v2/agents/register`, {
         method: 'POST',
@@ -120,7 +376,7 @@ async function registerAll(url: string, key: string): Promise<Registered[]> {
           name: `bench-${i}`,
           type: 'web_server',
           host: `bench-${i % 500}.lan`,
-          heartbeatIntervalSec: INTERVAL_S,
+          heartbeatIntervalSec: intervalS,
           tags: { bench: 'heartbeats' },
         }),
       });
@@ -131,123 +387,3 @@ async function registerAll(url: string, key: string): Promise<Registered[]> {
   await Promise.all(Array.from({ length: 32 }, worker));
   return out;
 }
-
-function pct(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function main(): Promise<void> {
-  let server: { url: string; child: ChildProcess; dbName: string } | null = null;
-  const url = args.url ?? (server = await startServer()).url;
-  try {
-    const key = await registrationKey(url);
-    const t0 = performance.now();
-    const agents = await registerAll(url, key);
-    console.log(`registered ${AGENTS} agents in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-
-    const rate = AGENTS / INTERVAL_S;
-    const TICK_MS = 10;
-    const perTick = rate / (1000 / TICK_MS);
-    const latencies: number[] = [];
-    const statusCounts = new Map<string, number>();
-    let errors = 0;
-    let sent = 0;
-    let measuring = false;
-    let inflight = 0;
-    let maxInflight = 0;
-    let cursor = 0;
-    let carry = 0;
-
-    const beat = async (a: Registered) => {
-      inflight++;
-      maxInflight = Math.max(maxInflight, inflight);
-      const start = performance.now();
-      let status = 'network';
-      try {
-        const r = await fetch(`${url}/api/v2/agents/${a.id}/heartbeat`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${a.agentKey}` },
-          body: JSON.stringify({ status: 'active', uptimeSec: Math.round(start / 1000) }),
-        });
-        await r.arrayBuffer();
-        status = String(r.status);
-      } catch {
-        // counted as an error below
-      }
-      inflight--;
-      if (!measuring) return;
-      latencies.push(performance.now() - start);
-      statusCounts.set(status, (statusCounts.get(status) ?? 0) + 1);
-      if (status !== '200') errors++;
-    };
-
-    // Open loop: a steady 1,000 req/s whatever the latencies, as a fleet would send them.
-    const started = performance.now();
-    const timer = setInterval(() => {
-      carry += perTick;
-      const n = Math.floor(carry);
-      carry -= n;
-      for (let i = 0; i < n; i++) {
-        void beat(agents[cursor]);
-        cursor = (cursor + 1) % agents.length;
-        if (measuring) sent++;
-      }
-    }, TICK_MS);
-
-    console.log(`warming up ${WARMUP_S} s at ${rate} req/s…`);
-    await sleep(WARMUP_S * 1000);
-    measuring = true;
-    const cpu0 = server ? cpuTicks(server.child.pid!) : 0;
-    const client0 = process.cpuUsage();
-    const m0 = performance.now();
-    console.log(`measuring ${DURATION_S} s…`);
-    await sleep(DURATION_S * 1000);
-    const elapsed = (performance.now() - m0) / 1000;
-    const cpu1 = server ? cpuTicks(server.child.pid!) : 0;
-    const clientCpu = process.cpuUsage(client0);
-    measuring = false;
-    clearInterval(timer);
-    await sleep(1000);
-    void started;
-
-    const sorted = latencies.sort((a, b) => a - b);
-    const serverCores = server ? (cpu1 - cpu0) / 100 / elapsed : NaN;
-    console.log('');
-    console.log(
-      `heartbeats: ${AGENTS} agents every ${INTERVAL_S} s (target ${rate} req/s), ${os.cpus().length} cores`,
-    );
-    console.log(
-      `requests:   ${latencies.length} completed of ${sent} sent in ${elapsed.toFixed(1)} s = ${(latencies.length / elapsed).toFixed(0)} req/s`,
-    );
-    console.log(
-      `latency:    p50 ${pct(sorted, 50).toFixed(2)} ms   p90 ${pct(sorted, 90).toFixed(2)} ms   p99 ${pct(sorted, 99).toFixed(2)} ms   max ${sorted[sorted.length - 1]?.toFixed(1)} ms`,
-    );
-    console.log(
-      `errors:     ${errors} (${[...statusCounts].map(([s, n]) => `${s}: ${n}`).join(', ')})`,
-    );
-    console.log(`in flight:  max ${maxInflight}`);
-    if (server)
-      console.log(`server CPU: ${(serverCores * 100).toFixed(0)} % of one core (API process)`);
-    console.log(
-      `client CPU: ${(((clientCpu.user + clientCpu.system) / 1e6 / elapsed) * 100).toFixed(0)} % of one core (this load generator, same machine)`,
-    );
-    const ok = errors === 0 && pct(sorted, 99) < 50;
-    console.log(ok ? 'PASS: p99 < 50 ms, no errors' : 'FAIL: target is p99 < 50 ms with no errors');
-    process.exitCode = ok ? 0 : 1;
-  } finally {
-    if (server) {
-      server.child.kill('SIGTERM');
-      await new Promise((r) => server!.child.once('exit', r));
-      const admin = new pg.Client({ connectionString: `${args.pg}/postgres` });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${server.dbName} WITH (FORCE)`);
-      await admin.end();
-    }
-  }
-}
-
-main().catch((e: unknown) => {
-  console.error(`bench failed: ${(e as Error).message}`);
-  process.exit(1);
-});

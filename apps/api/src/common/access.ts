@@ -58,6 +58,11 @@ export interface RequestContext {
   audited: boolean;
   /** Set once a service wrote a committed failure row (e.g. a refused login): no generic one. */
   auditedFailure?: boolean;
+  /**
+   * Work the server does on its own (no principal), e.g. the rollout driver pushing configs:
+   * audited as actor type `system` with this id and label instead of `anonymous`.
+   */
+  systemActor?: { id: string | null; label: string };
 }
 
 declare module 'fastify' {

@@ -10,7 +10,8 @@ export interface PrivateRedis {
   start(): Promise<void>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** `started: false` only reserves the port: an app can be pointed at a Redis that is not up yet. */
+export async function startPrivateRedis(opts: { started?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const start = async () => {
@@ -33,7 +34,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     c.kill('SIGKILL');
     await exited;
   };
-  await start();
+  if (opts.started !== false) await start();
   return { url: `redis://127.0.0.1:${port}`, port, start, stop };
 }
 

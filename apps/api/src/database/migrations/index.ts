@@ -10,8 +10,11 @@ import { CreateAgentDependencies1795540000000 } from './1795540000000-CreateAgen
 import { CreateAlertingTables1795900000000 } from './1795900000000-CreateAlertingTables.js';
 import { CreateMaintenanceWindows1795900000001 } from './1795900000001-CreateMaintenanceWindows.js';
 import { AddOutboxGroupKey1795900000002 } from './1795900000002-AddOutboxGroupKey.js';
-import { CreateEscalationPolicies1795910000000 } from './1795910000000-CreateEscalationPolicies.js';
-import { AddOutboxCorrelationKeys1795910000001 } from './1795910000001-AddOutboxCorrelationKeys.js';
+import { AddAlertInhibitionAndGroupUnreachableRule1795910000000 } from './1795910000000-AddAlertInhibitionAndGroupUnreachableRule.js';
+import { CreateEscalationPolicies1795910000001 } from './1795910000001-CreateEscalationPolicies.js';
+import { CreateReportSchedules1796207000000 } from './1796207000000-CreateReportSchedules.js';
+import { AddAgentGroupParent1796207000001 } from './1796207000001-AddAgentGroupParent.js';
+import { AddOutboxCorrelationKeys1796300000000 } from './1796300000000-AddOutboxCorrelationKeys.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -27,6 +30,9 @@ export const MIGRATIONS = [
   CreateAlertingTables1795900000000,
   CreateMaintenanceWindows1795900000001,
   AddOutboxGroupKey1795900000002,
-  CreateEscalationPolicies1795910000000,
-  AddOutboxCorrelationKeys1795910000001,
+  AddAlertInhibitionAndGroupUnreachableRule1795910000000,
+  CreateEscalationPolicies1795910000001,
+  CreateReportSchedules1796207000000,
+  AddAgentGroupParent1796207000001,
+  AddOutboxCorrelationKeys1796300000000,
 ];

@@ -35,7 +35,8 @@ import { LatestMetricsProvider } from './latest-metrics.provider.js';
 import { offlineAtSql, staleAtSql } from './liveness-sql.js';
 
 /** Columns every agent read selects (alias `a`). */
-const AGENT_COLUMNS = `a.id, a.name, a.type, a.host, a.port, a.environment, a.version, a.status,
+const AGENT_COLUMNS = `a.id, a.name, a.type, a.host, a.port, a.environment,
+  a.metadata->>'region' AS region, a.version, a.status,
   a.reported_state, a.heartbeat_interval_sec, a.heartbeat_jitter_ms, a.last_heartbeat,
   a.status_changed_at, a.registered_at, a.updated_at, a.current_task, a.branch,
   a.uncommitted_changes, a.uptime_sec, a.container_id, a.config_version, a.applied_config_version,
@@ -48,6 +49,7 @@ interface AgentRow {
   host: string;
   port: number | null;
   environment: string | null;
+  region: string | null;
   version: string | null;
   status: AgentStatus;
   reported_state: AgentActivityState | null;
@@ -319,6 +321,8 @@ export class AgentsService {
     if (withStatus && q.status?.length) where.push(`a.status = ANY(${p(q.status)})`);
     if (q.type) where.push(`a.type = ${p(q.type)}`);
     if (q.environment) where.push(`a.environment = ${p(q.environment)}`);
+    // Region lives in metadata (agents already send it there); no column to keep in sync.
+    if (q.region?.length) where.push(`a.metadata->>'region' = ANY(${p(q.region)}::text[])`);
     if (q.q) {
       const like = p(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       where.push(`(a.name ILIKE ${like} OR a.host ILIKE ${like})`);
@@ -711,6 +715,7 @@ function toAgent(r: AgentRow, latestMetrics: Record<string, number> | null): Age
     host: r.host,
     port: r.port,
     environment: r.environment,
+    region: r.region ?? null,
     version: r.version,
     status: r.status,
     reportedState: r.reported_state,

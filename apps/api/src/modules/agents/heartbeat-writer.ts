@@ -94,8 +94,44 @@ export class HeartbeatWriter {
   private async execute(ws: HeartbeatWrite[]): Promise<HeartbeatWritten[]> {
     const has = (k: keyof HeartbeatWrite) => ws.map((w) => w[k] !== undefined);
     const val = (k: keyof HeartbeatWrite) => ws.map((w) => w[k] ?? null);
-    return this.db.query<HeartbeatWritten[]>(
-      `WITH i AS (
+    const values = [
+      ws.map((w) => w.id),
+      ws.map((w) => w.next),
+      ws.map((w) => w.reported),
+      has('currentTask'),
+      val('currentTask'),
+      has('branch'),
+      val('branch'),
+      has('uncommittedChanges'),
+      val('uncommittedChanges'),
+      has('uptimeSec'),
+      val('uptimeSec'),
+      has('appliedConfigVersion'),
+      val('appliedConfigVersion'),
+      has('version'),
+      val('version'),
+    ];
+    // A named statement on the driver's pool: each connection parses and plans it once (the
+    // plan took longer than running it for a few heartbeats). Same pool, same settings.
+    const pool = (this.db.driver as unknown as { master?: PgPool }).master;
+    if (pool?.query) {
+      const r = await pool.query({ name: 'am_heartbeat_batch_v1', text: HEARTBEAT_SQL, values });
+      return r.rows;
+    }
+    return this.db.query<HeartbeatWritten[]>(HEARTBEAT_SQL, values);
+  }
+}
+
+/** The part of pg.Pool this file uses (the TypeORM postgres driver's `master`). */
+interface PgPool {
+  query(q: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: HeartbeatWritten[] }>;
+}
+
+const HEARTBEAT_SQL = `WITH i AS (
          SELECT * FROM unnest(
            $1::uuid[], $2::varchar[], $3::varchar[],
            $4::bool[], $5::varchar[], $6::bool[], $7::varchar[], $8::bool[], $9::int[],
@@ -105,8 +141,8 @@ export class HeartbeatWriter {
        ), o AS (
          SELECT a.id, a.status AS prev, a.last_heartbeat AS prev_hb,
                 a.heartbeat_interval_sec AS iv, a.heartbeat_jitter_ms AS jit
-           FROM agents a JOIN i ON i.id = a.id
-          WHERE a.deleted_at IS NULL
+           FROM agents a
+          WHERE a.id = ANY($1::uuid[]) AND a.deleted_at IS NULL
           ORDER BY a.id
             FOR UPDATE OF a
        ), n AS (
@@ -140,24 +176,4 @@ export class HeartbeatWriter {
          SELECT id, prev, status, CASE WHEN status = 'online' THEN 'heartbeat' ELSE 'reported' END, at
            FROM u WHERE prev IS DISTINCT FROM status
        )
-       SELECT * FROM u`,
-      [
-        ws.map((w) => w.id),
-        ws.map((w) => w.next),
-        ws.map((w) => w.reported),
-        has('currentTask'),
-        val('currentTask'),
-        has('branch'),
-        val('branch'),
-        has('uncommittedChanges'),
-        val('uncommittedChanges'),
-        has('uptimeSec'),
-        val('uptimeSec'),
-        has('appliedConfigVersion'),
-        val('appliedConfigVersion'),
-        has('version'),
-        val('version'),
-      ],
-    );
-  }
-}
+       SELECT * FROM u`;

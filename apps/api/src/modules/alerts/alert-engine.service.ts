@@ -9,11 +9,15 @@ import {
 import { OnEvent } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import {
+  DEFAULT_MEASUREMENT,
   ListAgentsQuerySchema,
+  UNREACHABLE_STATUSES,
+  formatLabels,
   type AgentStatus,
   type AlertEvent,
   type AlertNotificationPayload,
   type AlertScope,
+  type GroupUnreachableCondition,
 } from '@agent-monitor/contracts';
 import { InternalEvent, type InternalEventPayloads } from '../../common/events.js';
 import { RealtimePublisher } from '../../common/realtime-publisher.js';
@@ -23,12 +27,18 @@ import { MaintenanceService } from '../maintenance/maintenance.service.js';
 import { DeliveryService, type OutboxEntry } from '../notifications/delivery.service.js';
 import { PriorityDb, type SqlRunner } from '../notifications/priority-db.js';
 import { sqlRows } from '../notifications/sql.js';
+import { groupMemberSql } from '../groups/group-membership.js';
+import { MetricsRegistry } from '../system/metrics-registry.service.js';
 import {
   conditionMetrics,
   evaluateCondition,
   isTimeDependent,
+  metricSelector,
+  parseLabelKey,
+  selectorMatches,
   type AgentSignals,
   type EvalResult,
+  type MetricSelector,
 } from './condition-eval.js';
 import { EscalationService } from './escalation.service.js';
 import { RulesService, type RuleRow } from './rules.service.js';
@@ -42,12 +52,36 @@ interface AgentState extends AgentSignals {
   environment: string | null;
   tags: Record<string, string>;
   metaLoaded: boolean;
+  /** Topology (refreshed every few seconds): groups it belongs to, metadata region, dependencies. */
+  groups: string[];
+  region: string | null;
+  dependsOn: string[];
+  /** metric base name → label sets seen (canonical `k=v,…`), for one alert per label set. */
+  labelSets: Map<string, Set<string>>;
+}
+
+/** What one alert instance is about: an agent (or none) and a series label set. */
+interface Subject {
+  a: AgentState | null;
+  labelKey: string;
+  /** Series (or group/region) labels, merged over the rule's labels on the instance. */
+  labels: Record<string, string>;
+}
+
+/** Why a firing alert's notifications are held back. */
+interface Hold {
+  maintenance: boolean;
+  inhibitedBy: InstanceRow | null;
+  causedBy: { id: string; name: string | null } | null;
 }
 
 interface CompiledRule {
   row: RuleRow;
-  /** metric → longest window (s) */
+  /** 'agent': per agent in scope; 'watchdog': one always-firing instance; 'group': per group/region. */
+  kind: 'agent' | 'watchdog' | 'group';
+  /** metric selector as written → longest window (s) */
   metrics: Map<string, number>;
+  selectors: MetricSelector[];
   /** Re-evaluated on the timer even without new samples. */
   timed: boolean;
   /** Reads "any metric" (no_data without a metric). */
@@ -79,6 +113,9 @@ export interface InstanceRow {
   escalation_step: number;
   next_escalation_at: Date | null;
   version: number;
+  inhibited_by: string | null;
+  caused_by_agent_id: string | null;
+  caused_by_name: string | null;
 }
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -89,9 +126,21 @@ export function inScope(scope: AlertScope, a: AgentState): boolean {
   if (scope.type && a.type !== scope.type) return false;
   if (scope.environment && a.environment !== scope.environment) return false;
   for (const [k, v] of Object.entries(scope.tags ?? {})) if (a.tags[k] !== v) return false;
-  // scope.groupIds: group membership comes with the fleet domain; until then it does not narrow.
+  if (scope.groupIds?.length && !a.groups.some((g) => scope.groupIds!.includes(g))) return false;
   return true;
 }
+
+/** The one place that reads the MetricsIngested payload (its shape may change for speed). */
+function ingestedSamples(
+  p: InternalEventPayloads[typeof InternalEvent.MetricsIngested],
+): Iterable<{ agentId: string; ts: number; values: Record<string, number> }> {
+  return p.samples;
+}
+
+const UNREACHABLE = new Set<string>(UNREACHABLE_STATUSES);
+const TOPOLOGY_REFRESH_MS = 2000;
+/** Rows read from metric_raw to seed sliding windows at start. */
+const MAX_SEED_ROWS = 500_000;
 
 /**
  * Evaluates alert rules as samples arrive (streaming) and on a short timer (no-data, agent
@@ -118,6 +167,13 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private lastSync = 0;
   private fingerprint = '';
   private stopping = false;
+  /** `${ruleId}|${agentId}` → label keys of its open instances. */
+  private readonly openLabels = new Map<string, Set<string>>();
+  private groupNames = new Map<string, string>();
+  private lastTopology = 0;
+  private topologyRun: Promise<void> | null = null;
+  /** Evaluations since the last flush into the Prometheus counters. */
+  private evalCounts = { ok: 0, firing: 0 };
 
   constructor(
     private readonly db: DataSource,
@@ -128,6 +184,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly realtime?: RealtimePublisher,
     @Optional() private readonly agentsService?: AgentsService,
+    @Optional() private readonly promMetrics?: MetricsRegistry,
     @Optional() private readonly escalations?: EscalationService,
   ) {
     rulesService.onChange((id) => this.reloadRule(id));
@@ -140,6 +197,8 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     await this.loadRules();
     await this.syncOpen();
     await this.seedAgents();
+    await this.refreshTopology(true);
+    await this.seedWindows();
     this.timer = setInterval(() => void this.tick(), this.config.ALERT_EVAL_INTERVAL);
     this.timer.unref();
   }
@@ -155,9 +214,17 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private compile(row: RuleRow): CompiledRule {
     const metrics = conditionMetrics(row.condition);
     const anyData = hasAnyNoData(row.condition);
+    const kind =
+      row.condition.kind === 'watchdog'
+        ? 'watchdog'
+        : row.condition.kind === 'group_unreachable'
+          ? 'group'
+          : 'agent';
     return {
       row,
+      kind,
       metrics,
+      selectors: [...metrics.keys()].map(metricSelector),
       anyData,
       timed: isTimeDependent(row.condition) || row.for_sec > 0 || row.keep_firing_for_sec > 0,
     };
@@ -167,7 +234,8 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     this.metricRules = new Map();
     this.maxWindowSec = new Map();
     for (const r of this.rules.values()) {
-      for (const [m, w] of r.metrics) {
+      for (const [sel, w] of r.metrics) {
+        const m = metricSelector(sel).base;
         let set = this.metricRules.get(m);
         if (!set) this.metricRules.set(m, (set = new Set()));
         set.add(r.row.id);
@@ -189,6 +257,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     else this.rules.delete(id);
     this.index();
     await this.ensureScopeAgents();
+    if (row?.scope.groupIds?.length) await this.refreshTopology(true);
   }
 
   // ---------------------------------------------------------------- agents
@@ -203,6 +272,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         environment: null,
         tags: {},
         metaLoaded: false,
+        groups: [],
+        region: null,
+        dependsOn: [],
+        labelSets: new Map(),
         series: new Map(),
         lastSeen: new Map(),
         lastSeenAny: null,
@@ -227,8 +300,118 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         a.status ??= { status: ag.status, since: Date.parse(ag.statusChangedAt) };
       }
       for (const id of ids) this.agent(id).metaLoaded = true;
+      if (found.length) await this.refreshTopology(true);
     } catch (e) {
       this.logger.warn(`agent lookup failed: ${String(e)}`);
+    }
+  }
+
+  /**
+   * Group membership (explicit and by tag selector), metadata region and dependencies of every
+   * agent, read in one query; refreshed every few seconds and when a scope needs it.
+   */
+  private async refreshTopology(force = false): Promise<void> {
+    if (!force && Date.now() - this.lastTopology < TOPOLOGY_REFRESH_MS) return;
+    if (this.topologyRun) return this.topologyRun;
+    this.topologyRun = (async () => {
+      try {
+        this.lastTopology = Date.now();
+        const groups = await sqlRows<{ id: string; name: string }>(
+          this.db,
+          `SELECT id, name FROM agent_groups`,
+        );
+        const rows = await sqlRows<{
+          id: string;
+          region: string | null;
+          groups: string[];
+          deps: string[];
+        }>(
+          this.db,
+          `SELECT a.id, NULLIF(a.metadata->>'region', '') AS region,
+                  ${groups.length ? `COALESCE((SELECT array_agg(g.id) FROM agent_groups g WHERE ${groupMemberSql('a', 'g.id')}), '{}')` : `'{}'::uuid[]`} AS groups,
+                  COALESCE((SELECT array_agg(d.depends_on) FROM agent_dependencies d WHERE d.agent_id = a.id), '{}') AS deps
+             FROM agents a WHERE a.deleted_at IS NULL`,
+        );
+        this.groupNames = new Map(groups.map((g) => [g.id, g.name]));
+        const seen = new Set<string>();
+        for (const r of rows) {
+          seen.add(r.id);
+          const a = this.agents.get(r.id);
+          if (!a && !r.groups.length && !r.region && !r.deps.length) continue;
+          const st = a ?? this.agent(r.id);
+          st.groups = r.groups;
+          st.region = r.region;
+          st.dependsOn = r.deps;
+        }
+        for (const a of this.agents.values()) {
+          if (seen.has(a.id)) continue;
+          a.groups = [];
+          a.region = null;
+          a.dependsOn = [];
+        }
+      } catch (e) {
+        if (!this.stopping) this.logger.warn(`topology refresh failed: ${String(e)}`);
+      } finally {
+        this.topologyRun = null;
+      }
+    })();
+    return this.topologyRun;
+  }
+
+  /**
+   * After a restart, sliding windows start from stored raw samples (not empty): every metric a
+   * windowed rule reads is loaded for its longest window.
+   */
+  private async seedWindows(): Promise<void> {
+    const byMeasurement = new Map<string, Set<string>>();
+    let longest = 0;
+    for (const [base, w] of this.maxWindowSec) {
+      if (w <= 0) continue;
+      longest = Math.max(longest, w);
+      const dot = base.indexOf('.');
+      const measurement = dot === -1 ? DEFAULT_MEASUREMENT : base.slice(0, dot);
+      const field = dot === -1 ? base : base.slice(dot + 1);
+      let f = byMeasurement.get(measurement);
+      if (!f) byMeasurement.set(measurement, (f = new Set()));
+      f.add(field);
+    }
+    if (!byMeasurement.size) return;
+    try {
+      const rows = await sqlRows<{
+        agent_id: string;
+        measurement: string;
+        labels: string;
+        fields: string[];
+        ts: Date;
+        vals: Array<number | null>;
+      }>(
+        this.db,
+        `SELECT s.agent_id, s.measurement, s.labels, s.fields, r.ts, r.vals
+           FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
+          WHERE s.measurement = ANY($1::text[]) AND r.ts > now() - make_interval(secs => $2)
+            AND r.ts <= now() + interval '1 minute'
+          ORDER BY r.ts LIMIT ${MAX_SEED_ROWS}`,
+        [[...byMeasurement.keys()], longest],
+      );
+      const now = Date.now();
+      let n = 0;
+      for (const r of rows) {
+        const wanted = byMeasurement.get(r.measurement);
+        if (!wanted) continue;
+        const a = this.agent(r.agent_id);
+        const ts = r.ts.getTime();
+        for (let j = 0; j < r.fields.length; j++) {
+          const v = r.vals[j];
+          if (v === null || v === undefined || !wanted.has(r.fields[j])) continue;
+          const base =
+            r.measurement === DEFAULT_MEASUREMENT ? r.fields[j] : `${r.measurement}.${r.fields[j]}`;
+          this.record(a, base, r.labels, ts, v, now);
+          n++;
+        }
+      }
+      if (n) this.logger.log(`seeded alert windows with ${n} stored values`);
+    } catch (e) {
+      this.logger.warn(`could not seed alert windows: ${String(e)}`);
     }
   }
 
@@ -270,41 +453,89 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   @OnEvent(InternalEvent.MetricsIngested)
   async onMetrics(p: InternalEventPayloads[typeof InternalEvent.MetricsIngested]): Promise<void> {
     if (this.stopping) return;
-    const unknown = [...new Set(p.samples.map((s) => s.agentId))].filter(
-      (id) => !this.agents.get(id)?.metaLoaded,
-    );
-    if (unknown.length) await this.loadMeta(unknown);
+    const started = performance.now();
+    const samples = ingestedSamples(p);
+    const unknown = new Set<string>();
+    for (const s of samples) if (!this.agents.get(s.agentId)?.metaLoaded) unknown.add(s.agentId);
+    if (unknown.size) await this.loadMeta([...unknown]);
     const now = Date.now();
-    const touched = new Map<string, Set<string>>();
-    for (const s of p.samples) {
+    // agent → rule → label keys the batch touched ('' = an unlabelled series: every key)
+    const touched = new Map<string, Map<string, Set<string>>>();
+    for (const s of samples) {
       const a = this.agent(s.agentId);
       a.lastSeenAny = Math.max(a.lastSeenAny ?? 0, s.ts);
       let ruleIds = touched.get(a.id);
-      for (const [metric, value] of Object.entries(s.values)) {
-        const rules = this.metricRules.get(metric);
+      for (const name in s.values) {
+        const brace = name.indexOf('{');
+        const base = brace === -1 ? name : name.slice(0, brace);
+        const rules = this.metricRules.get(base);
         if (!rules) continue;
-        a.lastSeen.set(metric, Math.max(a.lastSeen.get(metric) ?? 0, s.ts));
-        this.push(a, metric, s.ts, value, now);
-        if (!ruleIds) touched.set(a.id, (ruleIds = new Set()));
-        for (const id of rules) ruleIds.add(id);
+        const labelKey = brace === -1 ? '' : name.slice(brace + 1, -1);
+        this.record(a, base, labelKey, s.ts, s.values[name], now);
+        if (!ruleIds) touched.set(a.id, (ruleIds = new Map()));
+        for (const id of rules) {
+          let keys = ruleIds.get(id);
+          if (!keys) ruleIds.set(id, (keys = new Set()));
+          keys.add(labelKey);
+        }
       }
       for (const r of this.rules.values()) {
         if (r.anyData) {
-          if (!ruleIds) touched.set(a.id, (ruleIds = new Set()));
-          ruleIds.add(r.row.id);
+          if (!ruleIds) touched.set(a.id, (ruleIds = new Map()));
+          let keys = ruleIds.get(r.row.id);
+          if (!keys) ruleIds.set(r.row.id, (keys = new Set()));
+          keys.add('');
         }
       }
     }
     for (const [agentId, ruleIds] of touched) {
       const a = this.agent(agentId);
-      for (const id of ruleIds) {
+      for (const [id, keys] of ruleIds) {
         const rule = this.rules.get(id);
-        if (rule && inScope(rule.row.scope, a)) this.evaluate(rule, a, now);
+        if (rule && inScope(rule.row.scope, a)) this.evaluate(rule, a, now, keys);
       }
     }
+    this.observe(started);
   }
 
-  private push(a: AgentState, metric: string, ts: number, v: number, now: number): void {
+  /** One sample of series `base{labelKey}` into the agent's window and last-seen maps. */
+  private record(
+    a: AgentState,
+    base: string,
+    labelKey: string,
+    ts: number,
+    value: number,
+    now: number,
+  ): void {
+    const name = labelKey ? `${base}{${labelKey}}` : base;
+    if (labelKey) {
+      let sets = a.labelSets.get(base);
+      if (!sets) a.labelSets.set(base, (sets = new Set()));
+      sets.add(labelKey);
+    }
+    a.lastSeen.set(name, Math.max(a.lastSeen.get(name) ?? 0, ts));
+    this.push(a, name, base, ts, value, now);
+  }
+
+  /** Flushes evaluation counts and one latency observation into the Prometheus registry. */
+  private observe(started: number): void {
+    const m = this.promMetrics;
+    if (!m) return;
+    m.alertEvaluationSeconds.observe((performance.now() - started) / 1000);
+    if (this.evalCounts.ok) m.alertEvaluations.inc({ outcome: 'ok' }, this.evalCounts.ok);
+    if (this.evalCounts.firing)
+      m.alertEvaluations.inc({ outcome: 'firing' }, this.evalCounts.firing);
+    this.evalCounts = { ok: 0, firing: 0 };
+  }
+
+  private push(
+    a: AgentState,
+    metric: string,
+    base: string,
+    ts: number,
+    v: number,
+    now: number,
+  ): void {
     let w = a.series.get(metric);
     if (!w) a.series.set(metric, (w = { ts: [], v: [] }));
     if (w.ts.length && ts < w.ts[w.ts.length - 1]) {
@@ -317,7 +548,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       w.ts.push(ts);
       w.v.push(v);
     }
-    const keepFrom = now - ((this.maxWindowSec.get(metric) ?? 0) * 1000 + 1000);
+    const keepFrom = now - ((this.maxWindowSec.get(base) ?? 0) * 1000 + 1000);
     let drop = 0;
     while (drop < w.ts.length - 1 && w.ts[drop] < keepFrom) drop++;
     if (w.ts.length - drop > MAX_SAMPLES_PER_SERIES) drop = w.ts.length - MAX_SAMPLES_PER_SERIES;
@@ -334,7 +565,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     a.status = { status: p.status as AgentStatus, since: new Date(p.at).getTime() };
     if (!a.metaLoaded) void this.loadMeta([a.id]);
     const now = Date.now();
-    for (const r of this.rules.values()) if (inScope(r.row.scope, a)) this.evaluate(r, a, now);
+    for (const r of this.rules.values()) {
+      if (r.kind === 'group') this.evaluateGroups(r, now);
+      else if (r.kind === 'agent' && inScope(r.row.scope, a)) this.evaluate(r, a, now);
+    }
   }
 
   @OnEvent(InternalEvent.AgentDeleted)
@@ -357,23 +591,30 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
           await this.ensureScopeAgents();
         }
         await this.syncOpen();
+        await this.refreshTopology(true);
       }
+      const started = performance.now();
       const openRules = new Set([...this.open.values()].map((i) => i.rule_id));
       for (const r of this.rules.values()) {
-        if (!r.timed && !openRules.has(r.row.id)) continue;
-        for (const a of this.agents.values()) if (inScope(r.row.scope, a)) this.evaluate(r, a, now);
+        if (r.kind === 'watchdog') this.evaluateWatchdog(r, now);
+        else if (r.kind === 'group') this.evaluateGroups(r, now);
+        else if (r.timed || openRules.has(r.row.id))
+          for (const a of this.agents.values())
+            if (inScope(r.row.scope, a)) this.evaluate(r, a, now);
       }
+      this.observe(started);
       // Open instances of rules that were disabled or deleted resolve.
       for (const inst of this.open.values()) {
         if (!this.rules.has(inst.rule_id))
-          this.enqueue(key(inst.rule_id, inst.agent_id), async () => {
+          this.enqueue(instKey(inst), async () => {
             await this.resolve(inst, null);
           });
       }
-      this.checkMaintenance(now);
+      this.checkHolds(now);
       await this.escalate();
     } catch (e) {
       if (!this.stopping) this.logger.warn(`alert tick failed: ${String(e)}`);
+      this.promMetrics?.alertEvaluations.inc({ outcome: 'error' });
     } finally {
       this.ticking = false;
     }
@@ -387,31 +628,144 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     );
     const seen = new Set<string>();
     for (const r of rows) {
-      const k = key(r.rule_id, r.agent_id);
+      const k = instKey(r);
       seen.add(k);
       if (this.chains.has(k)) continue;
       const cur = this.open.get(k);
-      if (!cur || cur.version < r.version || cur.id !== r.id) this.open.set(k, r);
+      if (!cur || cur.version < r.version || cur.id !== r.id) this.setOpen(r);
       if (r.agent_id) this.agent(r.agent_id);
     }
-    for (const [k] of this.open) if (!seen.has(k) && !this.chains.has(k)) this.open.delete(k);
+    for (const [k, r] of this.open) if (!seen.has(k) && !this.chains.has(k)) this.dropOpen(r);
+  }
+
+  private setOpen(row: InstanceRow): void {
+    this.open.set(instKey(row), row);
+    const rk = `${row.rule_id}|${row.agent_id ?? ''}`;
+    let set = this.openLabels.get(rk);
+    if (!set) this.openLabels.set(rk, (set = new Set()));
+    set.add(row.label_key);
+  }
+
+  private dropOpen(row: InstanceRow): void {
+    const k = instKey(row);
+    if (this.open.get(k)?.id !== row.id) return;
+    this.open.delete(k);
+    const rk = `${row.rule_id}|${row.agent_id ?? ''}`;
+    const set = this.openLabels.get(rk);
+    set?.delete(row.label_key);
+    if (set && !set.size) this.openLabels.delete(rk);
   }
 
   // ---------------------------------------------------------------- state machine
 
-  private evaluate(rule: CompiledRule, a: AgentState, now: number): void {
-    const res = evaluateCondition(rule.row.condition, a, now);
-    const k = key(rule.row.id, a.id);
+  /** Label sets a rule has for an agent: those its selectors admit, plus open instances'. */
+  private labelKeys(rule: CompiledRule, a: AgentState): string[] {
+    const out = new Set<string>();
+    let unlabelled = false;
+    for (const sel of rule.selectors) {
+      const sets = a.labelSets.get(sel.base);
+      if (sets) for (const lk of sets) if (selectorMatches(sel, lk)) out.add(lk);
+      if (!sel.filter.length && a.lastSeen.has(sel.base)) unlabelled = true;
+    }
+    if (!out.size || unlabelled) out.add('');
+    const open = this.openLabels.get(`${rule.row.id}|${a.id}`);
+    if (open) for (const lk of open) out.add(lk);
+    return [...out];
+  }
+
+  /** Evaluates a per-agent rule for each of the agent's label sets (or only `touched` ones). */
+  private evaluate(rule: CompiledRule, a: AgentState, now: number, touched?: Set<string>): void {
+    const all = !touched || touched.has('');
+    for (const labelKey of this.labelKeys(rule, a)) {
+      if (!all && !touched.has(labelKey)) continue;
+      const labels = labelKey ? Object.fromEntries(parseLabelKey(labelKey)) : {};
+      const res = evaluateCondition(rule.row.condition, a, now, labelKey);
+      this.decide(rule, { a, labelKey, labels }, res, now);
+    }
+  }
+
+  /** A watchdog: one instance (no agent), firing from the start, never resolving while enabled. */
+  private evaluateWatchdog(rule: CompiledRule, now: number): void {
+    this.decide(
+      rule,
+      { a: null, labelKey: '', labels: {} },
+      { active: true, value: null, threshold: null, metric: null },
+      now,
+    );
+  }
+
+  /**
+   * Topology: one subject per agent group (and region) with enough members; active when more
+   * than `fraction` of them are unreachable. Open instances of vanished groups resolve.
+   */
+  private evaluateGroups(rule: CompiledRule, now: number): void {
+    const c = rule.row.condition as GroupUnreachableCondition;
+    const statuses = new Set<string>(c.statuses);
+    const onlyGroups = rule.row.scope.groupIds?.length ? new Set(rule.row.scope.groupIds) : null;
+    const members = new Map<string, { labels: Record<string, string>; ids: string[] }>();
+    for (const a of this.agents.values()) {
+      for (const g of a.groups) {
+        if (onlyGroups && !onlyGroups.has(g)) continue;
+        const k = formatLabels([['group', g]]);
+        let m = members.get(k);
+        if (!m)
+          members.set(
+            k,
+            (m = {
+              labels: {
+                group: this.groupNames.get(g) ?? g,
+                group_id: g,
+                scope: `group ${this.groupNames.get(g) ?? g}`,
+              },
+              ids: [],
+            }),
+          );
+        m.ids.push(a.id);
+      }
+      if (a.region && c.includeRegions && !onlyGroups) {
+        const k = formatLabels([['region', a.region]]);
+        let m = members.get(k);
+        if (!m)
+          members.set(
+            k,
+            (m = { labels: { region: a.region, scope: `region ${a.region}` }, ids: [] }),
+          );
+        m.ids.push(a.id);
+      }
+    }
+    const open = this.openLabels.get(`${rule.row.id}|`);
+    for (const lk of open ?? []) if (!members.has(lk)) members.set(lk, { labels: {}, ids: [] });
+    for (const [labelKey, m] of members) {
+      let down = 0;
+      for (const id of m.ids) {
+        const st = this.agents.get(id)?.status?.status;
+        if (st && statuses.has(st)) down++;
+      }
+      const active = m.ids.length >= c.minMembers && down / m.ids.length > c.fraction;
+      if (!active && !open?.has(labelKey)) continue;
+      this.decide(
+        rule,
+        { a: null, labelKey, labels: m.labels },
+        { active, value: down, threshold: m.ids.length, metric: null },
+        now,
+      );
+    }
+  }
+
+  private decide(rule: CompiledRule, subj: Subject, res: EvalResult, now: number): void {
+    if (res.active) this.evalCounts.firing++;
+    else this.evalCounts.ok++;
+    const k = key(rule.row.id, subj.a?.id ?? null, subj.labelKey);
     const inst = this.open.get(k);
     if (res.active) {
       this.lastTrue.set(k, now);
-      if (this.latched.has(k)) return;
-      if (!inst) this.enqueue(k, () => this.openInstance(rule, a, res, now));
+      if (this.latched.has(k) && rule.kind !== 'watchdog') return;
+      if (!inst) this.enqueue(k, () => this.openInstance(rule, subj, res, now));
       else if (
         inst.state === 'pending' &&
         now - inst.started_at.getTime() >= rule.row.for_sec * 1000
       ) {
-        this.enqueue(k, () => this.fire(rule, a, res, now));
+        this.enqueue(k, () => this.fire(rule, subj, res, now));
       }
       return;
     }
@@ -431,23 +785,26 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private enqueue(k: string, fn: () => Promise<void>): void {
     if (this.chains.has(k)) return; // a transition for this key is in flight; the next evaluation re-decides
     const p = fn()
-      .catch((e: unknown) => this.logger.error(`alert transition failed: ${String(e)}`))
+      .catch((e: unknown) => {
+        this.logger.error(`alert transition failed: ${String(e)}`);
+        this.promMetrics?.alertEvaluations.inc({ outcome: 'error' });
+      })
       .finally(() => this.chains.delete(k));
     this.chains.set(k, p);
   }
 
-  private summary(rule: RuleRow, a: AgentState | null, res: EvalResult | null): string {
+  private summary(rule: RuleRow, subj: Subject, res: EvalResult | null): string {
     return renderTemplate(
       rule.summary_template,
       alertTemplateVars({
         ruleName: rule.name,
         severity: rule.severity,
-        agentId: a?.id ?? null,
-        agentName: a?.name ?? null,
+        agentId: subj.a?.id ?? null,
+        agentName: subj.a?.name ?? null,
         value: res?.value ?? null,
         threshold: res?.threshold ?? null,
         metric: res?.metric ?? null,
-        labels: rule.labels,
+        labels: { ...rule.labels, ...subj.labels },
       }),
     ).slice(0, 4000);
   }
@@ -459,30 +816,34 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async openInstance(
     rule: CompiledRule,
-    a: AgentState,
+    subj: Subject,
     res: EvalResult,
     now: number,
   ): Promise<void> {
     const r = rule.row;
-    const k = key(r.id, a.id);
+    const agentId = subj.a?.id ?? null;
+    const k = key(r.id, agentId, subj.labelKey);
     if (this.open.get(k)) return;
     const firing = r.for_sec <= 0;
     const at = new Date(now);
-    const summary = this.summary(r, a, res);
-    const suppressed = firing && this.isSuppressed(r.id, a.id, now);
+    const summary = this.summary(r, subj, res);
+    const hold = firing ? this.holdFor(rule, agentId, now) : NO_HOLD;
+    const suppressed = isHeld(hold);
     const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `INSERT INTO alert_instances (rule_id, agent_id, agent_name, label_key, labels, severity, state, value, threshold,
-            summary, group_key, started_at, fired_at, next_escalation_at, suppressed)
-         VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            summary, group_key, started_at, fired_at, next_escalation_at, suppressed,
+            inhibited_by, caused_by_agent_id, caused_by_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
          ON CONFLICT (rule_id, COALESCE(agent_id, '${NIL_UUID}'::uuid), label_key) WHERE state <> 'resolved' DO NOTHING
          RETURNING *`,
         [
           r.id,
-          a.id,
-          a.name,
-          JSON.stringify(r.labels),
+          agentId,
+          subj.a?.name ?? null,
+          subj.labelKey,
+          JSON.stringify({ ...r.labels, ...subj.labels }),
           r.severity,
           firing ? 'firing' : 'pending',
           res.value,
@@ -493,57 +854,79 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
           firing ? at : null,
           firing ? this.nextEscalation(r, 0, at) : null,
           suppressed,
+          hold.inhibitedBy?.id ?? null,
+          hold.causedBy?.id ?? null,
+          hold.causedBy?.name ?? null,
         ],
       );
       if (!row) return null;
       await this.history(m, row.id, 'pending', null, null, res.value, at);
       if (!firing) return { row, outbox: [] as string[] };
       await this.history(m, row.id, 'firing', null, null, res.value, at);
-      if (suppressed)
-        await this.history(m, row.id, 'suppressed', null, 'maintenance window', null, at);
+      await this.holdHistory(m, row.id, hold, at);
       return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
     });
     if (!result) {
-      await this.reloadKey(r.id, a.id);
+      await this.reloadKey(r.id, agentId, subj.labelKey);
       return;
     }
-    this.open.set(k, result.row);
+    this.setOpen(result.row);
     this.afterCommit(result.row, firing ? 'alert_triggered' : null, result.outbox, r);
   }
 
   private async fire(
     rule: CompiledRule,
-    a: AgentState,
+    subj: Subject,
     res: EvalResult,
     now: number,
   ): Promise<void> {
     const r = rule.row;
-    const k = key(r.id, a.id);
+    const agentId = subj.a?.id ?? null;
+    const k = key(r.id, agentId, subj.labelKey);
     const inst = this.open.get(k);
     if (!inst || inst.state !== 'pending') return;
     const at = new Date(now);
-    const summary = this.summary(r, a, res);
-    const suppressed = this.isSuppressed(r.id, a.id, now);
+    const summary = this.summary(r, subj, res);
+    const hold = this.holdFor(rule, agentId, now);
+    const suppressed = isHeld(hold);
     const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
         `UPDATE alert_instances SET state = 'firing', fired_at = $3, value = $4, summary = $5,
-            next_escalation_at = $6, suppressed = $7, version = version + 1
+            next_escalation_at = $6, suppressed = $7, inhibited_by = $8, caused_by_agent_id = $9,
+            caused_by_name = $10, version = version + 1
           WHERE id = $1 AND state = 'pending' AND version = $2 RETURNING *`,
-        [inst.id, inst.version, at, res.value, summary, this.nextEscalation(r, 0, at), suppressed],
+        [
+          inst.id,
+          inst.version,
+          at,
+          res.value,
+          summary,
+          this.nextEscalation(r, 0, at),
+          suppressed,
+          hold.inhibitedBy?.id ?? null,
+          hold.causedBy?.id ?? null,
+          hold.causedBy?.name ?? null,
+        ],
       );
       if (!row) return null;
       await this.history(m, row.id, 'firing', null, null, res.value, at);
-      if (suppressed)
-        await this.history(m, row.id, 'suppressed', null, 'maintenance window', null, at);
+      await this.holdHistory(m, row.id, hold, at);
       return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
     });
     if (!result) {
-      await this.reloadKey(r.id, a.id);
+      await this.reloadKey(r.id, agentId, subj.labelKey);
       return;
     }
-    this.open.set(k, result.row);
+    this.setOpen(result.row);
     this.afterCommit(result.row, 'alert_triggered', result.outbox, r);
+  }
+
+  private async holdHistory(m: SqlRunner, alertId: string, hold: Hold, at: Date): Promise<void> {
+    if (hold.maintenance)
+      await this.history(m, alertId, 'suppressed', null, 'maintenance window', null, at);
+    const why = holdReason(hold);
+    if (why) await this.history(m, alertId, 'inhibited', null, why, null, at);
   }
 
   /** Resolves (firing → resolved, notifies) or clears (pending → resolved, silent). */
@@ -558,7 +941,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       (
         await sqlRows<RuleRow>(this.db, `SELECT * FROM alert_rules WHERE id = $1`, [inst.rule_id])
       )[0];
-    const k = key(inst.rule_id, inst.agent_id);
+    const k = instKey(inst);
     const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
@@ -594,10 +977,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       };
     });
     if (!result) {
-      if (inst.agent_id !== undefined) await this.reloadKey(inst.rule_id, inst.agent_id);
+      if (inst.agent_id !== undefined)
+        await this.reloadKey(inst.rule_id, inst.agent_id, inst.label_key);
       return null;
     }
-    if (this.open.get(k)?.id === inst.id) this.open.delete(k);
+    this.dropOpen(inst);
     if (by) this.latched.add(k);
     this.lastTrue.delete(k);
     if (rule)
@@ -613,21 +997,19 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Forget a cached instance changed elsewhere (ack, manual resolve on this instance). */
   noteChanged(row: InstanceRow): void {
-    const k = key(row.rule_id, row.agent_id);
-    if (row.state === 'resolved') {
-      if (this.open.get(k)?.id === row.id) this.open.delete(k);
-    } else this.open.set(k, row);
+    if (row.state === 'resolved') this.dropOpen(row);
+    else this.setOpen(row);
   }
 
-  private async reloadKey(ruleId: string, agentId: string | null): Promise<void> {
+  private async reloadKey(ruleId: string, agentId: string | null, labelKey: string): Promise<void> {
     const [row] = await sqlRows<InstanceRow>(
       this.db,
-      `SELECT * FROM alert_instances WHERE rule_id = $1 AND COALESCE(agent_id, '${NIL_UUID}'::uuid) = COALESCE($2::uuid, '${NIL_UUID}'::uuid) AND state <> 'resolved'`,
-      [ruleId, agentId],
+      `SELECT * FROM alert_instances WHERE rule_id = $1 AND COALESCE(agent_id, '${NIL_UUID}'::uuid) = COALESCE($2::uuid, '${NIL_UUID}'::uuid) AND label_key = $3 AND state <> 'resolved'`,
+      [ruleId, agentId, labelKey],
     );
-    const k = key(ruleId, agentId);
-    if (row) this.open.set(k, row);
-    else this.open.delete(k);
+    const cur = this.open.get(key(ruleId, agentId, labelKey));
+    if (row) this.setOpen(row);
+    else if (cur) this.dropOpen(cur);
   }
 
   private async history(
@@ -735,38 +1117,102 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   // ---------------------------------------------------------------- maintenance
 
   private isSuppressed(ruleId: string, agentId: string | null, now: number): boolean {
-    const tags = (agentId && this.agents.get(agentId)?.tags) || {};
-    return this.maintenance.isSuppressed({ ruleId, agentId, tags }, now);
+    const a = agentId ? this.agents.get(agentId) : undefined;
+    return this.maintenance.isSuppressed(
+      { ruleId, agentId, tags: a?.tags ?? {}, groupIds: a?.groups ?? [] },
+      now,
+    );
   }
 
-  /** Firing alerts entering a window pause; leaving it, their held-back notification goes out. */
-  private checkMaintenance(now: number): void {
+  /**
+   * What holds a firing alert's notifications back: a maintenance window; a dependency of its
+   * agent that is unreachable ("caused by B"); or a firing "group unreachable" alert of one of
+   * its agent's groups or its region (inhibited, linked to it). Agentless alerts (watchdog,
+   * group alerts themselves) are never inhibited.
+   */
+  private holdFor(rule: CompiledRule, agentId: string | null, now: number): Hold {
+    const maintenance = this.isSuppressed(rule.row.id, agentId, now);
+    const a = agentId ? this.agents.get(agentId) : undefined;
+    if (!a || rule.kind !== 'agent') return { maintenance, inhibitedBy: null, causedBy: null };
+    for (const dep of a.dependsOn) {
+      const b = this.agents.get(dep);
+      if (b?.status && UNREACHABLE.has(b.status.status))
+        return { maintenance, inhibitedBy: null, causedBy: { id: dep, name: b.name } };
+    }
+    if (a.groups.length || a.region) {
+      const keys = new Set(a.groups.map((g) => formatLabels([['group', g]])));
+      if (a.region) keys.add(formatLabels([['region', a.region]]));
+      for (const inst of this.open.values()) {
+        if (inst.state !== 'firing' || inst.agent_id !== null || !keys.has(inst.label_key))
+          continue;
+        if (this.rules.get(inst.rule_id)?.kind === 'group')
+          return { maintenance, inhibitedBy: inst, causedBy: null };
+      }
+    }
+    return { maintenance, inhibitedBy: null, causedBy: null };
+  }
+
+  /**
+   * Firing alerts entering a window or an inhibition pause; leaving it, their held-back
+   * notification goes out.
+   */
+  private checkHolds(now: number): void {
     for (const inst of this.open.values()) {
       if (inst.state !== 'firing') continue;
-      const want = this.isSuppressed(inst.rule_id, inst.agent_id, now);
-      if (want === inst.suppressed) continue;
-      this.enqueue(key(inst.rule_id, inst.agent_id), () => this.setSuppressed(inst, want));
+      const rule = this.rules.get(inst.rule_id);
+      if (!rule) continue;
+      const hold = this.holdFor(rule, inst.agent_id, now);
+      const want = isHeld(hold);
+      const inhibit = !!(hold.inhibitedBy || hold.causedBy);
+      if (
+        want === inst.suppressed &&
+        (!inhibit ||
+          ((hold.inhibitedBy?.id ?? null) === inst.inhibited_by &&
+            (hold.causedBy?.id ?? null) === inst.caused_by_agent_id))
+      )
+        continue;
+      this.enqueue(instKey(inst), () => this.setSuppressed(inst, hold));
     }
   }
 
-  private async setSuppressed(inst: InstanceRow, suppressed: boolean): Promise<void> {
+  private async setSuppressed(inst: InstanceRow, hold: Hold): Promise<void> {
+    const suppressed = isHeld(hold);
     const result = await this.fast.transaction(async (m) => {
+      const wasInhibited = !!(inst.inhibited_by || inst.caused_by_agent_id) && inst.suppressed;
+      const inhibit = !!(hold.inhibitedBy || hold.causedBy);
       const [row] = await sqlRows<InstanceRow>(
         m,
-        `UPDATE alert_instances SET suppressed = $3, version = version + 1
+        `UPDATE alert_instances SET suppressed = $3,
+            inhibited_by = CASE WHEN $7 THEN $4::uuid ELSE inhibited_by END,
+            caused_by_agent_id = CASE WHEN $7 THEN $5::uuid ELSE caused_by_agent_id END,
+            caused_by_name = CASE WHEN $7 THEN $6 ELSE caused_by_name END,
+            version = version + 1
           WHERE id = $1 AND version = $2 AND state = 'firing' RETURNING *`,
-        [inst.id, inst.version, suppressed],
+        [
+          inst.id,
+          inst.version,
+          suppressed,
+          hold.inhibitedBy?.id ?? null,
+          hold.causedBy?.id ?? null,
+          hold.causedBy?.name ?? null,
+          inhibit,
+        ],
       );
       if (!row) return null;
-      await this.history(
-        m,
-        row.id,
-        suppressed ? 'suppressed' : 'unsuppressed',
-        null,
-        'maintenance window',
-        null,
-        new Date(),
-      );
+      const at = new Date();
+      if (inhibit) await this.history(m, row.id, 'inhibited', null, holdReason(hold), null, at);
+      else if (wasInhibited)
+        await this.history(m, row.id, 'uninhibited', null, 'cause recovered', null, at);
+      if (!inhibit && !wasInhibited)
+        await this.history(
+          m,
+          row.id,
+          hold.maintenance ? 'suppressed' : 'unsuppressed',
+          null,
+          'maintenance window',
+          null,
+          at,
+        );
       const released = suppressed
         ? []
         : await sqlRows<{ id: string }>(
@@ -778,10 +1224,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       return { row, released: released.map((r) => r.id) };
     });
     if (!result) {
-      await this.reloadKey(inst.rule_id, inst.agent_id);
+      await this.reloadKey(inst.rule_id, inst.agent_id, inst.label_key);
       return;
     }
-    this.open.set(key(inst.rule_id, inst.agent_id), result.row);
+    this.setOpen(result.row);
     if (result.released.length) this.delivery.kick(result.released);
   }
 
@@ -793,8 +1239,27 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   }
 }
 
-function key(ruleId: string, agentId: string | null): string {
-  return `${ruleId}|${agentId ?? ''}|`;
+function key(ruleId: string, agentId: string | null, labelKey: string): string {
+  return `${ruleId}|${agentId ?? ''}|${labelKey}`;
+}
+
+function instKey(i: Pick<InstanceRow, 'rule_id' | 'agent_id' | 'label_key'>): string {
+  return key(i.rule_id, i.agent_id, i.label_key);
+}
+
+const NO_HOLD: Hold = { maintenance: false, inhibitedBy: null, causedBy: null };
+
+function isHeld(h: Hold): boolean {
+  return h.maintenance || !!h.inhibitedBy || !!h.causedBy;
+}
+
+function holdReason(h: Hold): string | null {
+  if (h.causedBy) return `caused by ${h.causedBy.name ?? h.causedBy.id} (dependency unreachable)`;
+  if (h.inhibitedBy) {
+    const l = h.inhibitedBy.labels;
+    return `group unreachable: ${l.group ?? l.region ?? h.inhibitedBy.label_key} (alert ${h.inhibitedBy.id})`;
+  }
+  return null;
 }
 
 function hasAnyNoData(c: RuleRow['condition']): boolean {

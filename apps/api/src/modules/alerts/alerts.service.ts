@@ -41,6 +41,11 @@ function toInstance(r: Row): AlertInstance {
     suppressed: r.suppressed,
     groupKey: r.group_key,
     escalationStep: r.escalation_step,
+    labelKey: r.label_key,
+    inhibitedBy: r.inhibited_by,
+    causedBy: r.caused_by_agent_id
+      ? { agentId: r.caused_by_agent_id, agentName: r.caused_by_name }
+      : null,
   };
 }
 

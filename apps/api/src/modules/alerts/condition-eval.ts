@@ -1,9 +1,10 @@
-import type {
-  AgentStatus,
-  AlertCondition,
-  ThresholdCondition,
-  ThresholdOp,
-  WindowAggregate,
+import {
+  parseMetricName,
+  type AgentStatus,
+  type AlertCondition,
+  type ThresholdCondition,
+  type ThresholdOp,
+  type WindowAggregate,
 } from '@agent-monitor/contracts';
 
 /**
@@ -35,6 +36,68 @@ export interface EvalResult {
 }
 
 const INACTIVE: EvalResult = { active: false, value: null, threshold: null, metric: null };
+
+// ---------------------------------------------------------------- label sets
+
+/**
+ * A metric selector in a condition: `ai_metrics.inference_time` (every label set of that
+ * metric, one alert per set) or `ai_metrics.inference_time{model=gpt4}` (only sets carrying
+ * those labels; `*` = any value). Series are keyed by query name `base{k=v,…}`.
+ */
+export interface MetricSelector {
+  base: string;
+  filter: Array<[string, string]>;
+}
+
+const selectorCache = new Map<string, MetricSelector>();
+const labelCache = new Map<string, Map<string, string>>();
+
+export function metricSelector(metric: string): MetricSelector {
+  let sel = selectorCache.get(metric);
+  if (sel) return sel;
+  const brace = metric.indexOf('{');
+  const base = brace === -1 ? metric : metric.slice(0, brace);
+  const parsed = brace === -1 ? null : parseMetricName(metric);
+  sel = { base, filter: parsed && typeof parsed !== 'string' ? parsed.labels : [] };
+  if (selectorCache.size > 10_000) selectorCache.clear();
+  selectorCache.set(metric, sel);
+  return sel;
+}
+
+/** `model=gpt4,region=eu` → map (canonical label text, as series query names carry it). */
+export function parseLabelKey(labelKey: string): Map<string, string> {
+  let m = labelCache.get(labelKey);
+  if (m) return m;
+  const parsed = labelKey ? parseMetricName(`x{${labelKey}}`) : null;
+  m = new Map(parsed && typeof parsed !== 'string' ? parsed.labels : []);
+  if (labelCache.size > 50_000) labelCache.clear();
+  labelCache.set(labelKey, m);
+  return m;
+}
+
+export function selectorMatches(sel: MetricSelector, labelKey: string): boolean {
+  if (!sel.filter.length) return true;
+  const labels = parseLabelKey(labelKey);
+  return sel.filter.every(([k, v]) => labels.has(k) && (v === '*' || labels.get(k) === v));
+}
+
+/**
+ * The series a leaf reads when the alert is about label set `labelKey`: '' reads the metric
+ * exactly as written; a label set reads `base{labelKey}` when the leaf's filter admits it, and a
+ * leaf without a filter falls back to the unlabelled series (`cpu_usage AND x{model=…}`).
+ */
+export function resolveSeries(
+  metric: string,
+  labelKey: string,
+  has: (name: string) => boolean,
+): string | null {
+  if (!labelKey) return metric;
+  const sel = metricSelector(metric);
+  if (!selectorMatches(sel, labelKey)) return null;
+  const name = `${sel.base}{${labelKey}}`;
+  if (has(name)) return name;
+  return sel.filter.length ? null : sel.base;
+}
 
 export function compare(a: number, op: ThresholdOp, b: number): boolean {
   switch (op) {
@@ -88,19 +151,39 @@ export function windowValues(
   return out.reverse();
 }
 
-function evalThreshold(c: ThresholdCondition, s: AgentSignals, now: number): EvalResult {
-  const values = windowValues(s.series.get(c.metric), c.windowSec, now);
+function evalThreshold(
+  c: ThresholdCondition,
+  s: AgentSignals,
+  now: number,
+  labelKey: string,
+): EvalResult {
+  const name = resolveSeries(c.metric, labelKey, (n) => s.series.has(n));
+  const values = name === null ? [] : windowValues(s.series.get(name), c.windowSec, now);
   const v = aggregate(values, c.aggregate);
   if (v === null) return { ...INACTIVE, threshold: c.value, metric: c.metric };
   return { active: compare(v, c.op, c.value), value: v, threshold: c.value, metric: c.metric };
 }
 
-export function evaluateCondition(c: AlertCondition, s: AgentSignals, now: number): EvalResult {
+/**
+ * Evaluates for one agent and one series label set (`''` = the metrics as named). Watchdogs are
+ * always active; group_unreachable is decided by the engine per group, never per agent.
+ */
+export function evaluateCondition(
+  c: AlertCondition,
+  s: AgentSignals,
+  now: number,
+  labelKey = '',
+): EvalResult {
   switch (c.kind) {
     case 'threshold':
-      return evalThreshold(c, s, now);
+      return evalThreshold(c, s, now, labelKey);
+    case 'watchdog':
+      return { active: true, value: null, threshold: null, metric: null };
+    case 'group_unreachable':
+      return INACTIVE;
     case 'no_data': {
-      const last = c.metric ? s.lastSeen.get(c.metric) : s.lastSeenAny;
+      const name = c.metric ? resolveSeries(c.metric, labelKey, (n) => s.lastSeen.has(n)) : null;
+      const last = c.metric ? (name === null ? undefined : s.lastSeen.get(name)) : s.lastSeenAny;
       const since = last ?? s.watchingSince;
       const silentSec = (now - since) / 1000;
       return {
@@ -119,7 +202,7 @@ export function evaluateCondition(c: AlertCondition, s: AgentSignals, now: numbe
     case 'and': {
       let first: EvalResult | null = null;
       for (const sub of c.conditions) {
-        const r = evaluateCondition(sub, s, now);
+        const r = evaluateCondition(sub, s, now, labelKey);
         if (!r.active) return { ...r, active: false };
         first ??= r;
       }
@@ -128,7 +211,7 @@ export function evaluateCondition(c: AlertCondition, s: AgentSignals, now: numbe
     case 'or': {
       let firstSeen: EvalResult | null = null;
       for (const sub of c.conditions) {
-        const r = evaluateCondition(sub, s, now);
+        const r = evaluateCondition(sub, s, now, labelKey);
         if (r.active) return r;
         firstSeen ??= r;
       }
@@ -150,6 +233,8 @@ export function conditionMetrics(
       if (c.metric) out.set(c.metric, out.get(c.metric) ?? 0);
       break;
     case 'agent_status':
+    case 'watchdog':
+    case 'group_unreachable':
       break;
     case 'and':
     case 'or':
@@ -165,6 +250,8 @@ export function isTimeDependent(c: AlertCondition): boolean {
       return c.windowSec > 0;
     case 'no_data':
     case 'agent_status':
+    case 'watchdog':
+    case 'group_unreachable':
       return true;
     case 'and':
     case 'or':

@@ -47,13 +47,14 @@ export class AuditService {
   ): Promise<void> {
     const m = manager ?? this.db.manager;
     const p = ctx?.principal ?? null;
+    const sys = p ? null : (ctx?.systemActor ?? null);
     await m.query(
       `INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, resource_type, resource_id, outcome, ip, request_id, changes)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
-        p ? p.kind : ctx ? 'anonymous' : 'system',
-        principalId(p),
-        principalLabel(p),
+        p ? p.kind : sys || !ctx ? 'system' : 'anonymous',
+        principalId(p) ?? sys?.id?.slice(0, 64) ?? null,
+        principalLabel(p) ?? sys?.label.slice(0, 254) ?? null,
         r.action.slice(0, 100),
         r.resourceType.slice(0, 64),
         r.resourceId?.slice(0, 100) ?? null,

@@ -3,6 +3,8 @@ import {
   CreateDateColumn,
   Entity,
   Index,
+  JoinColumn,
+  ManyToOne,
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
@@ -22,6 +24,15 @@ export class AgentGroupEntity {
   /** `{key: value}` pairs an agent's tags must all match (`*`: any value); null: none. */
   @Column({ name: 'tag_selector', type: 'jsonb', nullable: true })
   tagSelector: Record<string, string> | null;
+
+  /** One level of nesting: a group with a parent has no children (checked by the service). */
+  @Index('idx_agent_groups_parent')
+  @Column({ name: 'parent_id', type: 'uuid', nullable: true })
+  parentId: string | null;
+
+  @ManyToOne(() => AgentGroupEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'parent_id' })
+  parent?: AgentGroupEntity | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

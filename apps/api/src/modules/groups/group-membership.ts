@@ -5,11 +5,22 @@ export const isUuid = (v: string) => UUID_RE.test(v);
 
 /**
  * SQL condition: the agent row `alias` is a member of the group whose id is the SQL
- * expression `groupId` (uuid): explicitly, or because its tags match every pair of the
- * group's selector (`*` = any value). Membership by selector is evaluated at query time, so
- * it follows tag changes with no bookkeeping. The agents list uses this for `?group=`.
+ * expression `groupId` (uuid): directly (below), or as a member of one of its child groups
+ * (nesting is one level deep, so this is the whole tree). The agents list uses this for
+ * `?group=`; rollouts, reports and aggregates follow the same rule.
  */
 export function groupMemberSql(alias: string, groupId: string): string {
+  return `(${directMemberSql(alias, groupId)}
+       OR EXISTS (SELECT 1 FROM agent_groups _c WHERE _c.parent_id = ${groupId}
+                     AND ${directMemberSql(alias, '_c.id')}))`;
+}
+
+/**
+ * Direct membership: explicitly, or because the agent's tags match every pair of the group's
+ * selector (`*` = any value). Membership by selector is evaluated at query time, so it follows
+ * tag changes with no bookkeeping.
+ */
+function directMemberSql(alias: string, groupId: string): string {
   return `(EXISTS (SELECT 1 FROM agent_group_members _gm
                   WHERE _gm.agent_id = ${alias}.id AND _gm.group_id = ${groupId})
        OR EXISTS (SELECT 1 FROM agent_groups _g

@@ -7,6 +7,7 @@ import {
   UpdateAgentGroupRequestSchema,
   type Agent,
   type AgentGroup,
+  type AgentGroupDetail,
   type CreateAgentGroupRequest,
   type GroupAgentsQuery,
   type ListAgentGroupsQuery,
@@ -50,7 +51,7 @@ export class GroupsController {
 
   @Get(':id')
   @Access(READ)
-  get(@Param('id') id: string): Promise<AgentGroup> {
+  get(@Param('id') id: string): Promise<AgentGroupDetail> {
     return this.groups.get(id);
   }
 

@@ -1,10 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
   AGENT_STATUSES,
   type Agent,
   type AgentGroup,
+  type AgentGroupDetail,
   type AgentGroupRef,
+  type GroupMetricAggregate,
   type AgentStatus,
   type CreateAgentGroupRequest,
   type GroupAgentsQuery,
@@ -16,6 +18,7 @@ import type { RequestContext } from '../../common/access.js';
 import { badRequest, conflict, notFound } from '../../common/errors.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { LatestMetricsProvider } from '../agents/latest-metrics.provider.js';
 import { groupMemberSql, isUuid } from './group-membership.js';
 
 interface GroupRow {
@@ -23,14 +26,22 @@ interface GroupRow {
   name: string;
   description: string | null;
   tag_selector: Record<string, string> | null;
+  parent_id: string | null;
+  children: AgentGroupRef[] | null;
   created_at: Date;
   updated_at: Date;
   agent_ids: string[] | null;
 }
 
-const GROUP_COLUMNS = `g.id, g.name, g.description, g.tag_selector, g.created_at, g.updated_at,
+const GROUP_COLUMNS = `g.id, g.name, g.description, g.tag_selector, g.parent_id, g.created_at,
+  g.updated_at,
   (SELECT array_agg(m.agent_id ORDER BY m.agent_id) FROM agent_group_members m
-    WHERE m.group_id = g.id) AS agent_ids`;
+    WHERE m.group_id = g.id) AS agent_ids,
+  (SELECT json_agg(json_build_object('id', c.id, 'name', c.name) ORDER BY c.name)
+     FROM agent_groups c WHERE c.parent_id = g.id) AS children`;
+
+/** Metrics shown on a group's detail (most reported first). */
+const MAX_GROUP_METRICS = 50;
 
 @Injectable()
 export class GroupsService {
@@ -38,18 +49,22 @@ export class GroupsService {
     private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly agents: AgentsService,
+    @Optional() private readonly latest?: LatestMetricsProvider,
   ) {}
 
   async create(ctx: RequestContext, req: CreateAgentGroupRequest): Promise<AgentGroup> {
     const id = await this.db.transaction(async (m) => {
+      if (req.parentId) await this.checkParent(m, null, req.parentId);
       // ON CONFLICT instead of catching the unique violation: no error in the database log.
       const rows: Array<{ id: string }> = await m.query(
-        `INSERT INTO agent_groups (name, description, tag_selector) VALUES ($1, $2, $3)
+        `INSERT INTO agent_groups (name, description, tag_selector, parent_id)
+         VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO NOTHING RETURNING id`,
         [
           req.name,
           req.description ?? null,
           req.tagSelector ? JSON.stringify(req.tagSelector) : null,
+          req.parentId ?? null,
         ],
       );
       if (!rows[0]) throw conflict(`A group named "${req.name}" already exists`);
@@ -63,6 +78,7 @@ export class GroupsService {
           name: req.name,
           tagSelector: req.tagSelector ?? null,
           agentIds: req.agentIds?.length ?? 0,
+          parentId: req.parentId ?? null,
         },
       });
       return gid;
@@ -89,6 +105,10 @@ export class GroupsService {
           `tag_selector = $${params.push(req.tagSelector ? JSON.stringify(req.tagSelector) : null)}`,
         );
       }
+      if (req.parentId !== undefined) {
+        await this.checkParent(m, id, req.parentId);
+        sets.push(`parent_id = $${params.push(req.parentId)}`);
+      }
       sets.push('updated_at = now()');
       await m
         .query(`UPDATE agent_groups SET ${sets.join(', ')} WHERE id = $1`, params)
@@ -106,7 +126,11 @@ export class GroupsService {
         changes: {
           ...req,
           agentIds: req.agentIds ? req.agentIds.length : undefined,
-          before: { name: before.name, tagSelector: before.tag_selector },
+          before: {
+            name: before.name,
+            tagSelector: before.tag_selector,
+            parentId: before.parent_id,
+          },
         },
       });
     });
@@ -126,15 +150,92 @@ export class GroupsService {
     });
   }
 
-  async get(id: string): Promise<AgentGroup> {
+  async get(id: string): Promise<AgentGroupDetail> {
     if (!isUuid(id)) throw notFound('Agent group', id);
     const rows: GroupRow[] = await this.db.query(
       `SELECT ${GROUP_COLUMNS} FROM agent_groups g WHERE g.id = $1`,
       [id],
     );
     if (!rows[0]) throw notFound('Agent group', id);
-    const counts = await this.statusCounts([id]);
-    return toGroup(rows[0], counts.get(id));
+    const [counts, metrics] = await Promise.all([this.statusCounts([id]), this.metricsOf(id)]);
+    return { ...toGroup(rows[0], counts.get(id)), metrics };
+  }
+
+  /** avg/min/max of each metric over the members' latest values (the hot cache). */
+  private async metricsOf(groupId: string): Promise<GroupMetricAggregate[]> {
+    const ids = await this.memberIds(groupId);
+    if (!this.latest || !ids.length) return [];
+    const latest = await this.latest.latestFor(ids);
+    const acc = new Map<string, { n: number; sum: number; min: number; max: number }>();
+    for (const values of latest.values()) {
+      for (const [metric, v] of Object.entries(values)) {
+        if (!Number.isFinite(v)) continue;
+        const m = acc.get(metric);
+        if (!m) acc.set(metric, { n: 1, sum: v, min: v, max: v });
+        else {
+          m.n++;
+          m.sum += v;
+          m.min = Math.min(m.min, v);
+          m.max = Math.max(m.max, v);
+        }
+      }
+    }
+    const round = (v: number) => Math.round(v * 1000) / 1000;
+    return [...acc]
+      .sort((a, b) => b[1].n - a[1].n || a[0].localeCompare(b[0]))
+      .slice(0, MAX_GROUP_METRICS)
+      .map(([metric, m]) => ({
+        metric,
+        agentCount: m.n,
+        avg: round(m.sum / m.n),
+        min: m.min,
+        max: m.max,
+      }));
+  }
+
+  /**
+   * Nesting is one level: the parent must exist and have no parent itself, and a group that
+   * has children cannot get a parent. That also rules out cycles. Serialised by an advisory
+   * lock so two concurrent changes cannot build two levels together.
+   */
+  private async checkParent(
+    m: EntityManager,
+    selfId: string | null,
+    parentId: string | null,
+  ): Promise<void> {
+    if (!parentId) return;
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext('agent_groups.parent_id'))`);
+    if (selfId && parentId.toLowerCase() === selfId) {
+      throw badRequest('parentId: a group cannot be its own parent', [
+        { field: 'parentId', message: 'cycle' },
+      ]);
+    }
+    const [parent]: Array<{ name: string; parent_id: string | null }> = await m.query(
+      `SELECT name, parent_id FROM agent_groups WHERE id = $1`,
+      [parentId],
+    );
+    if (!parent) {
+      throw badRequest(`parentId: unknown group ${parentId}`, [
+        { field: 'parentId', message: 'unknown group' },
+      ]);
+    }
+    if (parent.parent_id) {
+      throw badRequest(
+        `parentId: group "${parent.name}" is itself inside another group; groups nest one level only`,
+        [{ field: 'parentId', message: 'nesting deeper than one level' }],
+      );
+    }
+    if (selfId) {
+      const kids: unknown[] = await m.query(
+        `SELECT 1 FROM agent_groups WHERE parent_id = $1 LIMIT 1`,
+        [selfId],
+      );
+      if (kids.length) {
+        throw badRequest('parentId: this group has child groups; groups nest one level only', [
+          { field: 'parentId', message: 'nesting deeper than one level' },
+        ]);
+      }
+    }
   }
 
   async list(q: ListAgentGroupsQuery): Promise<Page<AgentGroup>> {
@@ -264,6 +365,8 @@ function toGroup(r: GroupRow, counts?: Record<AgentStatus, number>): AgentGroup 
     tagSelector: r.tag_selector && Object.keys(r.tag_selector).length ? r.tag_selector : null,
     memberCount: Object.values(statusCounts).reduce((s, n) => s + n, 0),
     statusCounts,
+    parentId: r.parent_id ?? null,
+    children: r.children ?? [],
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };

@@ -71,14 +71,16 @@ export interface MaintenanceSubject {
   ruleId: string;
   agentId: string | null;
   tags: Record<string, string>;
+  /** Agent groups the agent belongs to (explicitly or by tag selector). */
+  groupIds?: string[];
 }
 
-function matches(m: MaintenanceMatch, s: MaintenanceSubject): boolean {
-  // Every given criterion must hold (agent AND tags AND rule).
+export function matches(m: MaintenanceMatch, s: MaintenanceSubject): boolean {
+  // Every given criterion must hold (agent AND tags AND rule AND one of the groups).
   if (m.agentIds?.length && (!s.agentId || !m.agentIds.includes(s.agentId))) return false;
   if (m.ruleIds?.length && !m.ruleIds.includes(s.ruleId)) return false;
   for (const [k, v] of Object.entries(m.tags ?? {})) if (s.tags[k] !== v) return false;
-  if (m.groupIds?.length && !m.agentIds?.length && !m.ruleIds?.length && !m.tags) return false;
+  if (m.groupIds?.length && !(s.groupIds ?? []).some((g) => m.groupIds!.includes(g))) return false;
   return true;
 }
 

@@ -22,6 +22,7 @@ import {
 import { badRequest, notFound } from '../../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { groupMemberSql } from '../groups/group-membership.js';
 import { Histogram } from './histogram.js';
 import { LatestMetricsCache, parseCanonicalLabels } from './latest-metrics.cache.js';
 import { MetricStore } from './metric-store.service.js';
@@ -201,9 +202,6 @@ export class MetricsQueryService {
   }
 
   async aggregate(timerange: Timerange, q: AggregateQuery): Promise<AggregateResult> {
-    if (q.groupBy === 'group') {
-      throw badRequest('groupBy=group is not available yet; use type, environment or tag:<key>');
-    }
     const name = this.parseName(q.metric);
     const now = Date.now();
     const span = TIMERANGE_MS[timerange];
@@ -229,14 +227,23 @@ export class MetricsQueryService {
     const agents = new Map(
       (await this.agents.findByIds(sets.map((s) => s.agentId))).map((a) => [a.id, a]),
     );
+    // groupBy=group: an agent counts in every group it belongs to (explicit, by tag selector
+    // or through a child group), "(none)" when in none.
+    const groupsOf = q.groupBy === 'group' ? await this.groupNames([...agents.keys()]) : null;
     const members = new Map<string, Array<{ id: number; field: number }>>();
+    const agentsIn = new Map<string, Set<string>>();
     for (const s of sets) {
       const a = agents.get(s.agentId);
       if (!a) continue;
-      const key = groupKey(a, q.groupBy);
-      let list = members.get(key);
-      if (!list) members.set(key, (list = []));
-      list.push({ id: s.id, field: s.index.get(name.field)! });
+      const keys = groupsOf ? (groupsOf.get(a.id) ?? ['(none)']) : [groupKey(a, q.groupBy)];
+      for (const key of keys) {
+        let list = members.get(key);
+        if (!list) members.set(key, (list = []));
+        list.push({ id: s.id, field: s.index.get(name.field)! });
+        let seen = agentsIn.get(key);
+        if (!seen) agentsIn.set(key, (seen = new Set()));
+        seen.add(a.id);
+      }
     }
     const start = Math.floor((now - span) / stepMs) * stepMs;
     for (const [key, list] of [...members].sort((a, b) => a[0].localeCompare(b[0]))) {
@@ -255,7 +262,7 @@ export class MetricsQueryService {
       const values = points.map((p) => p.v);
       const group: AggregateGroup = {
         key,
-        agentCount: list.length,
+        agentCount: agentsIn.get(key)?.size ?? list.length,
         value: overall ? overall.v : null,
         min: values.length ? Math.min(...values) : null,
         max: values.length ? Math.max(...values) : null,
@@ -264,6 +271,20 @@ export class MetricsQueryService {
       result.groups.push(group);
     }
     return result;
+  }
+
+  /** Names of the groups each agent belongs to now (the fleet domain's membership rule). */
+  private async groupNames(agentIds: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!agentIds.length) return out;
+    const rows: Array<{ agent_id: string; name: string }> = await this.db.query(
+      `SELECT a.id AS agent_id, g.name FROM agent_groups g
+         JOIN agents a ON a.id = ANY($1::uuid[]) AND ${groupMemberSql('a', 'g.id')}
+        ORDER BY g.name`,
+      [agentIds],
+    );
+    for (const r of rows) out.set(r.agent_id, [...(out.get(r.agent_id) ?? []), r.name]);
+    return out;
   }
 
   async seriesOf(agentId: string): Promise<AgentSeriesList> {
@@ -309,6 +330,7 @@ export function groupKey(a: Agent, groupBy: string): string {
   if (groupBy === 'agent') return a.name;
   if (groupBy === 'type') return a.type;
   if (groupBy === 'environment') return a.environment ?? '(none)';
+  if (groupBy === 'region') return a.region ?? '(none)';
   if (groupBy.startsWith('tag:')) return a.tags[groupBy.slice(4)] ?? '(none)';
   return 'all';
 }

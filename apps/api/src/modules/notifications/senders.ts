@@ -280,6 +280,29 @@ async function sendEmail(
   p: AlertNotificationPayload,
   opts: SendOptions,
 ): Promise<SendResult> {
+  const { subject, text, html } = buildEmail(p, opts.publicUrl);
+  return sendEmailMessage(
+    ch,
+    { subject, text, html, headers: { 'X-AM-Dedup-Key': p.dedupKey } },
+    opts,
+  );
+}
+
+/** A mail to an e-mail channel's recipients (alerts, scheduled reports with attachments). */
+export interface EmailMessage {
+  subject: string;
+  text: string;
+  html?: string;
+  headers?: Record<string, string>;
+  attachments?: Array<{ filename: string; content: Buffer | string; contentType: string }>;
+}
+
+/** Sends one mail through an e-mail channel's SMTP settings (or SMTP_URL); never throws. */
+export async function sendEmailMessage(
+  ch: OpenChannel,
+  msg: EmailMessage,
+  opts: SendOptions,
+): Promise<SendResult> {
   const started = performance.now();
   const cfg = ch.config as {
     to: string[];
@@ -320,14 +343,10 @@ async function sendEmail(
         durationMs: ms(),
       };
     }
-    const { subject, text, html } = buildEmail(p, opts.publicUrl);
     const info = await transport.sendMail({
       from: cfg.from ?? opts.smtpFrom,
       to: cfg.to,
-      subject,
-      text,
-      html,
-      headers: { 'X-AM-Dedup-Key': p.dedupKey },
+      ...msg,
     });
     transport.close();
     const rejected = (info.rejected ?? []).length;

@@ -66,6 +66,7 @@ export class RealtimeService
   private log: EventLog = new MemoryEventLog();
   private readonly fallbackLog = new MemoryEventLog();
   private redisClients: RedisClientType[] = [];
+  private redisUp: boolean | null = null;
   /** Keeps this instance's events in the order they were published. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -78,7 +79,7 @@ export class RealtimeService
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     const httpServer = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
     const io = new Server<ClientToServerEvents, ServerToClientEvents, object, SocketData>(
       httpServer,
@@ -91,7 +92,6 @@ export class RealtimeService
         maxHttpBufferSize: 64 * 1024,
       },
     );
-    if (this.config.REDIS_URL) await this.useRedis(io, this.config.REDIS_URL);
     const nsp = io.of(DASHBOARD_NAMESPACE) as DashboardNamespace;
     nsp.use((socket, next) => {
       this.authenticate(socket)
@@ -109,6 +109,12 @@ export class RealtimeService
     io.of('/').use((_s, next) => next(new Error('Use the /dashboard namespace')));
     this.io = io;
     this.nsp = nsp;
+    if (this.config.REDIS_URL) {
+      this.startRedis(io, this.config.REDIS_URL);
+      if (!this.redisUp) {
+        this.logger.warn('Redis not connected yet: live events stay in this instance meanwhile');
+      }
+    }
     // `am_socket_connections` on /metrics and in system health snapshots.
     this.metrics?.setSocketConnectionsSource(() => this.nsp?.sockets.size ?? 0);
   }
@@ -128,7 +134,8 @@ export class RealtimeService
     await this.chain.catch(() => undefined);
     for (const c of this.redisClients) {
       try {
-        if (c.isOpen) await c.close();
+        // A client that is reconnecting has nothing to flush (and close() would wait).
+        if (c.isReady) await c.close();
         else c.destroy();
       } catch {
         c.destroy();
@@ -137,30 +144,87 @@ export class RealtimeService
     this.redisClients = [];
   }
 
-  private async useRedis(io: Server, url: string): Promise<void> {
+  /**
+   * Never awaited: the app starts with in-process fan-out and numbering whether or not Redis
+   * answers (node-redis' `connect()` keeps retrying and would otherwise hold the boot for
+   * ever). Once both clients are ready the Redis adapter and event log take over; when Redis
+   * drops later, the clients reconnect by themselves (the subscriber resubscribes) and, in
+   * between, events still reach this instance's sockets and are numbered locally.
+   */
+  private startRedis(io: Server, url: string): void {
     const pub: RedisClientType = createClient({
       url,
+      // Fail fast while disconnected (the publish chain falls back), never queue unbounded.
+      disableOfflineQueue: true,
       socket: {
         connectTimeout: 2000,
         reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2000),
       },
     });
-    const sub = pub.duplicate();
-    for (const c of [pub, sub]) {
-      c.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
-    }
-    try {
-      await Promise.all([pub.connect(), sub.connect()]);
-      io.adapter(createAdapter(pub, sub, { key: 'am:socket.io' }));
+    // The subscriber keeps the offline queue: its (re)subscriptions wait for the connection.
+    const sub = pub.duplicate({ disableOfflineQueue: false }) as RedisClientType;
+    this.redisClients = [pub, sub];
+    let adapterInstalled = false;
+    const onReady = () => {
+      if (!pub.isReady || !sub.isReady || !this.io) return;
+      if (this.redisUp !== true) {
+        this.logger.log('Redis connected: live events fan out through Redis');
+      }
+      this.redisUp = true;
+      if (adapterInstalled) return;
+      adapterInstalled = true;
+      this.installRedisAdapter(io, pub, sub);
       this.log = new RedisEventLog(pub);
-      this.redisClients = [pub, sub];
-      this.logger.log('live events fan out through Redis');
-    } catch (e) {
-      // Correctness never depends on Redis: stay single-instance until restarted with Redis.
-      this.logger.warn(`Redis unavailable, live events stay in this instance: ${String(e)}`);
-      pub.destroy();
-      sub.destroy();
+    };
+    const onDown = (e?: Error) => {
+      if (this.redisUp === false || !this.io) return; // already said, or shutting down
+      this.redisUp = false;
+      this.logger.warn(
+        `Redis unavailable${e ? ` (${e.message})` : ''}: live events stay in this instance until it reconnects`,
+      );
+    };
+    for (const c of [pub, sub]) {
+      c.on('ready', onReady);
+      c.on('error', (e: Error) => onDown(e));
+      c.on('end', () => onDown());
+      c.connect().catch((e: unknown) => onDown(e instanceof Error ? e : new Error(String(e))));
     }
+  }
+
+  /**
+   * Swaps socket.io's in-memory adapter for the Redis one at run time. A namespace's rooms
+   * live in its adapter, so the rooms of sockets already connected are carried over.
+   */
+  private installRedisAdapter(io: Server, pub: RedisClientType, sub: RedisClientType): void {
+    const rooms = new Map<string, Set<string>>();
+    for (const nsp of [io.of('/'), io.of(DASHBOARD_NAMESPACE)]) {
+      for (const [id, socket] of nsp.sockets) rooms.set(`${nsp.name}|${id}`, new Set(socket.rooms));
+    }
+    // The adapter publishes without awaiting; with the offline queue disabled a publish while
+    // Redis is away rejects, which must not become an unhandled rejection.
+    const adapterPub = new Proxy(pub, {
+      get(target, key) {
+        if (key === 'publish') {
+          return (...args: Parameters<RedisClientType['publish']>) =>
+            target.publish(...args).catch(() => 0);
+        }
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    io.adapter(createAdapter(adapterPub, sub, { key: 'am:socket.io' }));
+    for (const nsp of [io.of('/'), io.of(DASHBOARD_NAMESPACE)]) {
+      for (const id of nsp.sockets.keys()) {
+        const r = rooms.get(`${nsp.name}|${id}`);
+        if (r) void nsp.adapter.addAll(id, r);
+      }
+    }
+  }
+
+  /** 'disabled' without REDIS_URL; otherwise whether the live-event clients are connected. */
+  redisState(): 'up' | 'down' | 'disabled' {
+    if (!this.config.REDIS_URL) return 'disabled';
+    return this.redisUp ? 'up' : 'down';
   }
 
   // ---------------------------------------------------------------- connections

@@ -1,6 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
+  DEFAULT_MEASUREMENT,
   ROLLOUT_AGENT_STATES,
   type ConfigDiff,
   type GroupConfig,
@@ -20,6 +21,9 @@ import { AuditService } from '../audit/audit.service.js';
 import { GroupsService } from '../groups/groups.service.js';
 import { isUuid } from '../groups/group-membership.js';
 import { planBatches } from './batches.js';
+import { ERROR_BASELINE_MIN_SEC, isErrorRateUp } from './rollout-health.js';
+
+const fmt = (v: number) => String(Math.round(v * 100) / 100);
 
 interface RolloutRow {
   id: string;
@@ -316,17 +320,25 @@ export class RolloutsService {
         batch.map((a) => a.agent_id),
         started,
       );
+      const errorsUp = await this.errorRateUp(
+        batch.map((a) => a.agent_id),
+        started,
+        r.pause_sec,
+      );
       const unhealthy = batch.find((a) => {
         const ag = agents.get(a.agent_id);
-        return !ag || ag.status !== 'online' || firing.has(a.agent_id);
+        return !ag || ag.status !== 'online' || firing.has(a.agent_id) || errorsUp.has(a.agent_id);
       });
       if (unhealthy) {
         const ag = agents.get(unhealthy.agent_id);
+        const up = errorsUp.get(unhealthy.agent_id);
         const why = !ag
           ? `agent ${unhealthy.agent_id} was deleted`
           : firing.has(ag.id)
             ? `agent ${ag.name} has a firing alert`
-            : `agent ${ag.name} went ${ag.status}`;
+            : up
+              ? `agent ${ag.name} error_rate rose from ${fmt(up.before)} to ${fmt(up.during)} %`
+              : `agent ${ag.name} went ${ag.status}`;
         await this.rollBack(m, r, 'rolled_back', `batch ${r.current_batch + 1}: ${why}`);
         changed = true;
         return;
@@ -477,6 +489,46 @@ export class RolloutsService {
     return new Set(rows.map((r) => r.agent_id));
   }
 
+  /**
+   * Agents of the batch whose `error_rate` went up since the batch started: the mean over the
+   * batch so far against the mean over the baseline window before it (the pause, at least
+   * ERROR_BASELINE_MIN_SEC). "Up" means higher by more than ERROR_RATE_UP_POINTS percentage
+   * points and by more than ERROR_RATE_UP_FACTOR times the baseline; an agent with no sample
+   * before counts from 0, one with no sample during the batch is not judged.
+   */
+  private async errorRateUp(
+    agentIds: string[],
+    since: Date,
+    pauseSec: number,
+  ): Promise<Map<string, { before: number; during: number }>> {
+    const out = new Map<string, { before: number; during: number }>();
+    if (!agentIds.length) return out;
+    const [{ present }] = await this.db.query(
+      `SELECT to_regclass('metric_raw') IS NOT NULL AND to_regclass('metric_series') IS NOT NULL AS present`,
+    );
+    if (!present) return out;
+    const baselineMs = Math.max(pauseSec, ERROR_BASELINE_MIN_SEC) * 1000;
+    const rows: Array<{ agent_id: string; before: number | null; during: number | null }> =
+      await this.db.query(
+        `SELECT s.agent_id,
+                avg(f.v) FILTER (WHERE r.ts < $2)::float8 AS before,
+                avg(f.v) FILTER (WHERE r.ts >= $2)::float8 AS during
+           FROM metric_series s
+           JOIN metric_raw r ON r.series_id = s.id AND r.ts >= $3
+           CROSS JOIN LATERAL unnest(s.fields, r.vals) AS f(name, v)
+          WHERE s.agent_id = ANY($1::uuid[]) AND s.measurement = $4 AND s.labels = ''
+            AND f.name = 'error_rate' AND f.v IS NOT NULL
+          GROUP BY s.agent_id`,
+        [agentIds, since, new Date(since.getTime() - baselineMs), DEFAULT_MEASUREMENT],
+      );
+    for (const r of rows) {
+      if (r.during === null) continue;
+      const before = r.before ?? 0;
+      if (isErrorRateUp(before, r.during)) out.set(r.agent_id, { before, during: r.during });
+    }
+    return out;
+  }
+
   private async transition(
     ctx: RequestContext,
     id: string,
@@ -520,14 +572,18 @@ export class RolloutsService {
   }
 }
 
-/** Config pushes made by the driver are audited as the rollout's, not a person's. */
-function systemCtx(rolloutId: string): RequestContext {
+/**
+ * Config pushes and rollbacks made by the driver are audited as actor `system:rollout` with the
+ * rollout's id as actor id (the rollout row names who started it), not as an anonymous caller.
+ */
+export function systemCtx(rolloutId: string): RequestContext {
   return {
     principal: null,
     ip: '',
     requestId: `rollout:${rolloutId}`.slice(0, 64),
     userAgent: null,
     audited: false,
+    systemActor: { id: rolloutId, label: 'system:rollout' },
   };
 }
 

@@ -6,6 +6,7 @@ import { Public } from '../../common/access.js';
 import { unauthenticated } from '../../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { MetricsRegistry } from './metrics-registry.service.js';
+import { QueueDepthCollector } from './queue-depth.collector.js';
 
 /**
  * Prometheus scrape endpoint, outside /api/v2. Public unless METRICS_TOKEN is set, then a
@@ -20,6 +21,7 @@ export class MetricsController {
 
   constructor(
     private readonly metrics: MetricsRegistry,
+    private readonly queues: QueueDepthCollector,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.tokenDigest = config.METRICS_TOKEN ? sha256(config.METRICS_TOKEN) : null;
@@ -37,6 +39,8 @@ export class MetricsController {
         throw unauthenticated('A valid METRICS_TOKEN bearer token is required for /metrics');
       }
     }
+    // Gauges read from the database are refreshed here (async); the rest collect themselves.
+    await this.queues.refresh();
     const body = await this.metrics.registry.metrics();
     void reply.header('content-type', this.metrics.registry.contentType).send(body);
   }

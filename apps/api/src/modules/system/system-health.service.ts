@@ -18,6 +18,7 @@ import { IngestGate } from '../rate-limit/ingest-gate.service.js';
 import { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import { HttpMetrics } from './http-metrics.service.js';
 import { MetricsRegistry } from './metrics-registry.service.js';
+import { QueueDepthCollector } from './queue-depth.collector.js';
 
 const HISTORY_POINTS = 360;
 
@@ -46,6 +47,7 @@ export class SystemHealthService implements OnApplicationBootstrap, OnModuleDest
     private readonly http: HttpMetrics,
     private readonly gate: IngestGate,
     private readonly redis: RateLimitStore,
+    private readonly queues: QueueDepthCollector,
     @Optional() private readonly publisher?: RealtimePublisher,
   ) {}
 
@@ -108,7 +110,7 @@ export class SystemHealthService implements OnApplicationBootstrap, OnModuleDest
       this.lastIngestTotal = ingestTotal;
       this.loopDelay.reset();
     }
-    const [db, queueDepth] = await Promise.all([this.pingDatabase(), this.queueDepth()]);
+    const [db, queueDepth] = await Promise.all([this.pingDatabase(), this.queues.refresh()]);
     const pool = this.http.poolCounts();
     return {
       at: new Date(now).toISOString(),
@@ -164,35 +166,6 @@ export class SystemHealthService implements OnApplicationBootstrap, OnModuleDest
       return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
     } catch {
       return { ok: false, latencyMs: null };
-    }
-  }
-
-  /** Waiting pg-boss jobs, per queue into the `am_job_queue_depth` gauge; total returned. */
-  private async queueDepth(): Promise<number> {
-    try {
-      const [exists] = await withTimeout(
-        this.dataSource.query<{ ok: boolean }[]>(
-          `SELECT to_regclass('pgboss.job') IS NOT NULL AS ok`,
-        ),
-        2000,
-      );
-      if (!exists?.ok) return this.metrics.total('am_job_queue_depth');
-      const rows = await withTimeout(
-        this.dataSource.query<{ name: string; n: string }[]>(
-          `SELECT name, count(*)::text AS n FROM pgboss.job
-            WHERE state IN ('created', 'retry') GROUP BY name`,
-        ),
-        2000,
-      );
-      let total = 0;
-      for (const r of rows) {
-        this.metrics.jobQueueDepth.set({ queue: r.name }, Number(r.n));
-        total += Number(r.n);
-      }
-      return total;
-    } catch {
-      // No pg-boss schema yet (or the database is down): what other modules reported.
-      return this.metrics.total('am_job_queue_depth');
     }
   }
 }

@@ -5,6 +5,7 @@ import { IngestMetricsListener } from './ingest-metrics.listener.js';
 import { HttpMetrics } from './http-metrics.service.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsRegistry } from './metrics-registry.service.js';
+import { QueueDepthCollector } from './queue-depth.collector.js';
 import { SystemController } from './system.controller.js';
 import { SystemHealthService } from './system-health.service.js';
 
@@ -22,6 +23,7 @@ import { SystemHealthService } from './system-health.service.js';
     BackupScheduler,
     DatabaseResilience,
     IngestMetricsListener,
+    QueueDepthCollector,
   ],
   exports: [MetricsRegistry],
 })

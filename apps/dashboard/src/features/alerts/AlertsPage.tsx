@@ -1,4 +1,5 @@
 import { useMemo, useState } from 'react';
+import { Link as RouterLink } from 'react-router';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
@@ -7,6 +8,7 @@ import Dialog from '@mui/material/Dialog';
 import DialogActions from '@mui/material/DialogActions';
 import DialogContent from '@mui/material/DialogContent';
 import DialogTitle from '@mui/material/DialogTitle';
+import Link from '@mui/material/Link';
 import MenuItem from '@mui/material/MenuItem';
 import Paper from '@mui/material/Paper';
 import Stack from '@mui/material/Stack';
@@ -28,17 +30,43 @@ import { useNotify } from '../../components/Notifier';
 import { SeverityChip } from '../../components/SeverityChip';
 import { formatRelative } from '../../components/format';
 
+/** Why an alert's notifications are (or were) held back: dependency, group incident, maintenance. */
+function HoldInfo({ a }: { a: AlertInstance }) {
+  if (a.causedBy)
+    return (
+      <Typography variant="caption" component="div" data-testid="alert-caused-by">
+        {a.suppressed ? 'held back, ' : ''}caused by{' '}
+        <Link component={RouterLink} to={`/agents/${a.causedBy.agentId}`}>
+          {a.causedBy.agentName ?? a.causedBy.agentId}
+        </Link>{' '}
+        (dependency unreachable)
+      </Typography>
+    );
+  if (a.inhibitedBy)
+    return (
+      <Typography variant="caption" component="div" data-testid="alert-inhibited-by">
+        {a.suppressed ? 'held back by' : 'was held back by'}{' '}
+        <Link href={`#alert-${a.inhibitedBy}`}>group unreachable incident</Link>
+      </Typography>
+    );
+  return null;
+}
+
 function AlertRow({
   a,
   onAck,
   onResolve,
+  inhibitedCount = 0,
 }: {
   a: AlertInstance;
   onAck?: () => void;
   onResolve?: () => void;
+  /** Member alerts this one (a group-unreachable incident) holds back. */
+  inhibitedCount?: number;
 }) {
+  const held = a.suppressed && (a.causedBy || a.inhibitedBy);
   return (
-    <TableRow data-testid="alert-row" data-alert-id={a.id}>
+    <TableRow data-testid="alert-row" data-alert-id={a.id} id={`alert-${a.id}`}>
       <TableCell>
         <SeverityChip severity={a.severity} size="small" />
       </TableCell>
@@ -49,10 +77,31 @@ function AlertRow({
           color={a.state === 'firing' ? 'error' : a.state === 'pending' ? 'warning' : 'default'}
           variant="outlined"
         />
-        {a.suppressed && <Chip size="small" label="in maintenance" sx={{ ml: 0.5 }} />}
+        {a.suppressed && (
+          <Chip size="small" label={held ? 'inhibited' : 'in maintenance'} sx={{ ml: 0.5 }} />
+        )}
       </TableCell>
-      <TableCell>{a.agentName ?? a.agentId ?? '—'}</TableCell>
-      <TableCell>{a.summary}</TableCell>
+      <TableCell>
+        {a.agentName ?? a.agentId ?? '—'}
+        {a.labelKey && (
+          <Chip
+            size="small"
+            variant="outlined"
+            label={a.labelKey}
+            data-testid="alert-labels"
+            sx={{ ml: 0.5, fontFamily: 'monospace', fontSize: 12 }}
+          />
+        )}
+      </TableCell>
+      <TableCell>
+        {a.summary}
+        <HoldInfo a={a} />
+        {inhibitedCount > 0 && (
+          <Typography variant="caption" component="div" data-testid="alert-inhibits">
+            holding back {inhibitedCount} member alert{inhibitedCount === 1 ? '' : 's'}
+          </Typography>
+        )}
+      </TableCell>
       <TableCell title={a.startedAt}>{formatRelative(a.firedAt ?? a.startedAt)}</TableCell>
       <TableCell>
         {a.acknowledgedAt ? (
@@ -111,6 +160,12 @@ export function AlertsPage() {
     for (const a of active.data ?? []) m.set(a.groupKey, [...(m.get(a.groupKey) ?? []), a]);
     return [...m.values()];
   }, [active.data]);
+  const inhibits = useMemo(() => {
+    const m = new Map<string, number>();
+    for (const a of active.data ?? [])
+      if (a.inhibitedBy && a.suppressed) m.set(a.inhibitedBy, (m.get(a.inhibitedBy) ?? 0) + 1);
+    return m;
+  }, [active.data]);
 
   return (
     <Stack spacing={3}>
@@ -135,6 +190,7 @@ export function AlertsPage() {
                   <AlertRow
                     key={a.id}
                     a={a}
+                    inhibitedCount={inhibits.get(a.id)}
                     onAck={() => setAcking(a)}
                     onResolve={() => resolve.mutate(a.id)}
                   />

@@ -5,11 +5,16 @@ import MenuItem from '@mui/material/MenuItem';
 import Paper from '@mui/material/Paper';
 import Stack from '@mui/material/Stack';
 import TextField from '@mui/material/TextField';
+import Typography from '@mui/material/Typography';
+import FormControlLabel from '@mui/material/FormControlLabel';
+import Switch from '@mui/material/Switch';
 import DeleteOutline from '@mui/icons-material/DeleteOutlined';
 import {
   ALERT_STATUS_CONDITIONS,
   MAX_CONDITION_DEPTH,
   THRESHOLD_OPS,
+  TOP_LEVEL_ONLY_KINDS,
+  UNREACHABLE_STATUSES,
   WINDOW_AGGREGATES,
   type AlertCondition,
 } from '@agent-monitor/contracts';
@@ -24,6 +29,16 @@ export function defaultCondition(kind: Kind): AlertCondition {
       return { kind, metric: undefined, forSec: 300 };
     case 'agent_status':
       return { kind, statuses: ['offline'], forSec: 60 };
+    case 'watchdog':
+      return { kind };
+    case 'group_unreachable':
+      return {
+        kind,
+        fraction: 0.5,
+        minMembers: 3,
+        statuses: ['offline', 'stale', 'down'],
+        includeRegions: true,
+      };
     case 'and':
     case 'or':
       return { kind, conditions: [defaultCondition('threshold')] };
@@ -34,11 +49,16 @@ const KIND_LABELS: Record<Kind, string> = {
   threshold: 'Threshold',
   no_data: 'No data',
   agent_status: 'Agent status',
+  watchdog: 'Watchdog (always fires)',
+  group_unreachable: 'Group unreachable',
   and: 'All of (AND)',
   or: 'Any of (OR)',
 };
 
-/** Builds a condition tree visually: leaves are threshold/no-data/status, AND/OR nest them. */
+/**
+ * Builds a condition tree visually: leaves are threshold/no-data/status, AND/OR nest them.
+ * Watchdog and group-unreachable are whole conditions (offered at the top level only).
+ */
 export function ConditionEditor({
   value,
   onChange,
@@ -53,7 +73,9 @@ export function ConditionEditor({
   path?: string;
 }) {
   const kinds = (Object.keys(KIND_LABELS) as Kind[]).filter(
-    (k) => depth < MAX_CONDITION_DEPTH || (k !== 'and' && k !== 'or'),
+    (k) =>
+      (depth < MAX_CONDITION_DEPTH || (k !== 'and' && k !== 'or')) &&
+      (depth === 0 || !(TOP_LEVEL_ONLY_KINDS as readonly string[]).includes(k)),
   );
   return (
     <Paper
@@ -180,6 +202,59 @@ export function ConditionEditor({
               value={value.forSec}
               onChange={(e) => onChange({ ...value, forSec: Number(e.target.value) })}
               sx={{ width: 110 }}
+            />
+          </>
+        )}
+        {value.kind === 'watchdog' && (
+          <Typography variant="body2" color="text.secondary" data-testid={`${path}-watchdog-help`}>
+            Fires as soon as the rule is enabled and never resolves: route it to a dead-man&apos;s
+            switch receiver that alerts when these notifications stop.
+          </Typography>
+        )}
+        {value.kind === 'group_unreachable' && (
+          <>
+            <TextField
+              size="small"
+              type="number"
+              label="More than (fraction)"
+              value={value.fraction}
+              onChange={(e) => onChange({ ...value, fraction: Number(e.target.value) })}
+              slotProps={{ htmlInput: { step: 0.05, min: 0, max: 0.99 } }}
+              sx={{ width: 150 }}
+            />
+            <TextField
+              size="small"
+              type="number"
+              label="Min members"
+              value={value.minMembers}
+              onChange={(e) => onChange({ ...value, minMembers: Number(e.target.value) })}
+              sx={{ width: 120 }}
+            />
+            <TextField
+              select
+              size="small"
+              label="Counts as down"
+              value={value.statuses}
+              onChange={(e) =>
+                onChange({ ...value, statuses: e.target.value as unknown as typeof value.statuses })
+              }
+              slotProps={{ select: { multiple: true } }}
+              sx={{ minWidth: 160 }}
+            >
+              {UNREACHABLE_STATUSES.map((s) => (
+                <MenuItem key={s} value={s}>
+                  {s}
+                </MenuItem>
+              ))}
+            </TextField>
+            <FormControlLabel
+              control={
+                <Switch
+                  checked={value.includeRegions}
+                  onChange={(e) => onChange({ ...value, includeRegions: e.target.checked })}
+                />
+              }
+              label="Regions too"
             />
           </>
         )}

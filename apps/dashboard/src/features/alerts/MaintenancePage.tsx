@@ -10,7 +10,9 @@ import TableBody from '@mui/material/TableBody';
 import TableCell from '@mui/material/TableCell';
 import TableHead from '@mui/material/TableHead';
 import TableRow from '@mui/material/TableRow';
+import MenuItem from '@mui/material/MenuItem';
 import TextField from '@mui/material/TextField';
+import { groupsQueries } from '../../api/fleet.queries';
 import { alertActions, alertQueries, maintenanceKeys } from '../../api/alerts.queries';
 import { errorMessage } from '../../api/client';
 import { queryClient } from '../../api/query-client';
@@ -26,6 +28,8 @@ export function MaintenancePage() {
   const [name, setName] = useState('');
   const [agentIds, setAgentIds] = useState('');
   const [tag, setTag] = useState('');
+  const [groupIds, setGroupIds] = useState<string[]>([]);
+  const groups = useQuery(groupsQueries.list({ limit: 100 }));
   const [cron, setCron] = useState('');
   const [duration, setDuration] = useState(60);
   const [timeZone, setTimeZone] = useState(
@@ -38,6 +42,7 @@ export function MaintenancePage() {
       const match = {
         ...(agentIds.trim() ? { agentIds: agentIds.split(',').map((s) => s.trim()) } : {}),
         ...(tag.trim() ? { tags: { [k.trim()]: (v ?? '').trim() } } : {}),
+        ...(groupIds.length ? { groupIds } : {}),
       };
       const now = Date.now();
       return alertActions.createWindow(
@@ -86,6 +91,34 @@ export function MaintenancePage() {
             value={tag}
             onChange={(e) => setTag(e.target.value)}
           />
+          <TextField
+            select
+            size="small"
+            label="Agent groups"
+            value={groupIds}
+            onChange={(e) => setGroupIds(e.target.value as unknown as string[])}
+            slotProps={{
+              select: {
+                multiple: true,
+                renderValue: (v) =>
+                  (v as string[])
+                    .map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? id)
+                    .join(', '),
+              },
+            }}
+            sx={{ minWidth: 180 }}
+          >
+            {(groups.data?.items ?? []).map((g) => (
+              <MenuItem key={g.id} value={g.id}>
+                {g.name}
+              </MenuItem>
+            ))}
+            {groups.data?.items.length === 0 && (
+              <MenuItem disabled value="">
+                No groups yet
+              </MenuItem>
+            )}
+          </TextField>
           <TextField
             size="small"
             label="Cron (empty: starts now)"

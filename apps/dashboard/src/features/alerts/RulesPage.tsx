@@ -31,6 +31,7 @@ import {
   alertRulesKeys,
   escalationPoliciesKeys,
 } from '../../api/alerts.queries';
+import { groupsQueries } from '../../api/fleet.queries';
 import { errorMessage } from '../../api/client';
 import { queryClient } from '../../api/query-client';
 import { EmptyState } from '../../components/EmptyState';
@@ -47,15 +48,39 @@ function describe(c: AlertCondition): string {
       return `no ${c.metric ?? 'data'} for ${c.forSec}s`;
     case 'agent_status':
       return `status ${c.statuses.join('/')} for ${c.forSec}s`;
+    case 'watchdog':
+      return 'always (watchdog)';
+    case 'group_unreachable':
+      return `more than ${Math.round(c.fraction * 100)}% of a group${c.includeRegions ? ' or region' : ''} (≥ ${c.minMembers} agents) ${c.statuses.join('/')}`;
     case 'and':
     case 'or':
       return `(${c.conditions.map(describe).join(c.kind === 'and' ? ' AND ' : ' OR ')})`;
   }
 }
 
+function describeScope(r: AlertRule): string {
+  const s = r.scope;
+  const parts: string[] = [];
+  if (s.groupIds?.length)
+    parts.push(`${s.groupIds.length} group${s.groupIds.length === 1 ? '' : 's'}`);
+  if (s.agentIds?.length)
+    parts.push(`${s.agentIds.length} agent${s.agentIds.length === 1 ? '' : 's'}`);
+  if (s.tags && Object.keys(s.tags).length)
+    parts.push(
+      Object.entries(s.tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', '),
+    );
+  if (s.type) parts.push(`type ${s.type}`);
+  if (s.environment) parts.push(`env ${s.environment}`);
+  return parts.join(' · ') || 'all agents';
+}
+
 function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
   const notify = useNotify();
   const channels = useQuery({ ...alertQueries.channels(), enabled: open });
+  const groups = useQuery({ ...groupsQueries.list({ limit: 100 }), enabled: open });
+  const [groupIds, setGroupIds] = useState<string[]>([]);
   const policies = useQuery({ ...alertQueries.escalationPolicies(), enabled: open });
   const [policyId, setPolicyId] = useState('');
   const [name, setName] = useState('');
@@ -77,6 +102,7 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
         channelIds,
         escalationPolicyId: policyId || null,
         condition,
+        scope: groupIds.length ? { groupIds } : {},
       }),
     onSuccess: () => {
       notify('Rule created');
@@ -122,6 +148,34 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
               sx={{ width: 120 }}
             />
           </Stack>
+          <TextField
+            select
+            label="Agent groups (empty: all agents)"
+            value={groupIds}
+            onChange={(e) => setGroupIds(e.target.value as unknown as string[])}
+            slotProps={{
+              select: {
+                multiple: true,
+                renderValue: (v) =>
+                  (v as string[])
+                    .map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? id)
+                    .join(', '),
+              },
+              htmlInput: { 'data-testid': 'rule-groups' },
+            }}
+            helperText="Only agents in one of these groups (explicit members or by tag selector)"
+          >
+            {(groups.data?.items ?? []).map((g) => (
+              <MenuItem key={g.id} value={g.id}>
+                {g.name}
+              </MenuItem>
+            ))}
+            {groups.data?.items.length === 0 && (
+              <MenuItem disabled value="">
+                No groups yet
+              </MenuItem>
+            )}
+          </TextField>
           <Typography variant="subtitle2">Condition</Typography>
           <ConditionEditor value={condition} onChange={setCondition} />
           <Typography variant="body2" color="text.secondary">
@@ -269,6 +323,7 @@ export function RulesPage() {
                 <TableCell>Name</TableCell>
                 <TableCell>Severity</TableCell>
                 <TableCell>Condition</TableCell>
+                <TableCell>Scope</TableCell>
                 <TableCell>Escalation</TableCell>
                 <TableCell />
               </TableRow>
@@ -287,6 +342,7 @@ export function RulesPage() {
                     {describe(r.condition)}
                     {r.forSec ? ` for ${r.forSec}s` : ''}
                   </TableCell>
+                  <TableCell data-testid="rule-scope">{describeScope(r)}</TableCell>
                   <TableCell>
                     {r.escalationPolicyId
                       ? (policies.data?.items.find((p) => p.id === r.escalationPolicyId)?.name ??

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * and its agent (one agent across rules). Leaders are found through the channel index by
  * time, so the single-key group index goes.
  */
-export class AddOutboxCorrelationKeys1795910000001 implements MigrationInterface {
-  name = 'AddOutboxCorrelationKeys1795910000001';
+export class AddOutboxCorrelationKeys1796300000000 implements MigrationInterface {
+  name = 'AddOutboxCorrelationKeys1796300000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE notification_outbox ADD COLUMN group_keys text[]`);

@@ -6,8 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * the rule's id) and the inline column goes. down() copies each linked policy's steps back
  * inline (a policy's repeat interval has no inline equivalent and is dropped).
  */
-export class CreateEscalationPolicies1795910000000 implements MigrationInterface {
-  name = 'CreateEscalationPolicies1795910000000';
+export class CreateEscalationPolicies1795910000001 implements MigrationInterface {
+  name = 'CreateEscalationPolicies1795910000001';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE escalation_policies (

@@ -1,0 +1,396 @@
+import type {
+  AlertDetail,
+  AlertInstance,
+  AlertRule,
+  CreateAlertRuleInput,
+  Page,
+} from '@agent-monitor/contracts';
+import { client, type Client } from './support/http.js';
+import { FAST_ALERTING_ENV, sleep, waitFor } from './support/alerting.js';
+import { insertKey } from './support/root-key.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+/**
+ * The alert engine over real HTTP ingest and real agent status changes: one alert per series
+ * label set (and label filters), rule scope by agent group, topology inhibition (group /
+ * region unreachable, dependency "caused by"), the watchdog kind, and sliding windows seeded
+ * from stored history after a restart.
+ */
+describe('alert engine: label sets, groups, topology, watchdog, restart', () => {
+  let t: TestApp;
+  let http: Client;
+  let admin: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: FAST_ALERTING_ENV });
+    http = client(t.baseUrl);
+    admin = (await insertKey(t, ['admin'], 'A')).headers;
+  });
+  afterAll(async () => {
+    await t.close();
+    await t.dropDatabase();
+  });
+
+  async function createRule(body: CreateAlertRuleInput): Promise<AlertRule> {
+    const r = await http.post<AlertRule>('/api/v2/alerts/rules', body, { headers: admin });
+    expect(r.status).toBe(201);
+    return r.body;
+  }
+
+  async function register(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const r = await http.post<{ id: string }>(
+      '/api/v2/agents/register',
+      {
+        name: `${name}-${Math.random().toString(36).slice(2, 7)}`,
+        type: 'worker',
+        host: 'h',
+        ...extra,
+      },
+      { headers: admin },
+    );
+    expect(r.status).toBe(201);
+    return r.body.id;
+  }
+
+  /** Real ingest: POST /api/v2/metrics/batch, answered 2xx only after commit. */
+  async function ingest(samples: Array<{ agentId: string; metrics: Record<string, number> }>) {
+    const r = await http.post('/api/v2/metrics/batch', { samples }, { headers: admin });
+    expect(r.status).toBeLessThan(300);
+  }
+
+  async function heartbeat(agentId: string, status?: 'down') {
+    const r = await http.post(`/api/v2/agents/${agentId}/heartbeat`, status ? { status } : {}, {
+      headers: admin,
+    });
+    expect(r.status).toBeLessThan(300);
+  }
+
+  async function alerts(query: string): Promise<AlertInstance[]> {
+    const r = await http.get<Page<AlertInstance>>(`/api/v2/alerts?limit=100&${query}`, {
+      headers: admin,
+    });
+    expect(r.status).toBe(200);
+    return r.body.items;
+  }
+  const open = (ruleId: string) => alerts(`ruleId=${ruleId}&state=pending,firing`);
+
+  it('opens one alert per label set of a labelled metric; a label filter narrows the rule', async () => {
+    const agentId = await register('llm');
+    const all = await createRule({
+      name: 'slow inference',
+      scope: { agentIds: [agentId] },
+      condition: { kind: 'threshold', metric: 'ai_metrics.inference_time', op: '>', value: 100 },
+      summaryTemplate: '{{labels.model}} slow: {{value}}',
+    });
+    const onlyGpt = await createRule({
+      name: 'slow gpt4',
+      scope: { agentIds: [agentId] },
+      condition: {
+        kind: 'threshold',
+        metric: 'ai_metrics.inference_time{model=gpt4}',
+        op: '>',
+        value: 100,
+      },
+    });
+    await ingest([
+      {
+        agentId,
+        metrics: {
+          'ai_metrics.inference_time{model=gpt4}': 250,
+          'ai_metrics.inference_time{model=claude}': 300,
+        },
+      },
+    ]);
+    const both = await waitFor(async () => {
+      const a = (await open(all.id)).filter((x) => x.state === 'firing');
+      return a.length === 2 ? a : null;
+    }, 'two label-set alerts');
+    const byModel = new Map(both.map((a) => [a.labels.model, a]));
+    expect(byModel.get('gpt4')).toMatchObject({ labelKey: 'model=gpt4', value: 250 });
+    expect(byModel.get('claude')).toMatchObject({ labelKey: 'model=claude', value: 300 });
+    expect(byModel.get('claude')!.summary).toBe('claude slow: 300');
+    const gpt = await waitFor(async () => {
+      const a = await open(onlyGpt.id);
+      return a.length ? a : null;
+    }, 'filtered alert');
+    expect(gpt.map((a) => a.labels.model)).toEqual(['gpt4']);
+    // One label set recovers: only its alert resolves.
+    await ingest([{ agentId, metrics: { 'ai_metrics.inference_time{model=claude}': 50 } }]);
+    await waitFor(async () => (await open(all.id)).length === 1, 'claude resolved');
+    expect((await open(all.id))[0].labels.model).toBe('gpt4');
+    await sleep(200);
+    expect((await open(onlyGpt.id)).length).toBe(1);
+  });
+
+  it('scopes a rule by agent group, explicit and by tag selector, and follows tag changes', async () => {
+    const inGroup = await register('g-explicit');
+    const byTag = await register('g-tag', { tags: { tier: 'gold' } });
+    const outside = await register('g-out');
+    const g = await http.post<{ id: string }>(
+      '/api/v2/agent-groups',
+      { name: `gold-${Date.now()}`, agentIds: [inGroup], tagSelector: { tier: 'gold' } },
+      { headers: admin },
+    );
+    expect(g.status).toBe(201);
+    const rule = await createRule({
+      name: 'group scoped',
+      scope: { groupIds: [g.body.id] },
+      condition: { kind: 'threshold', metric: 'queue_depth', op: '>', value: 10 },
+    });
+    await ingest(
+      [inGroup, byTag, outside].map((agentId) => ({ agentId, metrics: { queue_depth: 50 } })),
+    );
+    const fired = await waitFor(async () => {
+      const a = await open(rule.id);
+      return a.length === 2 ? a : null;
+    }, 'alerts of the two group members');
+    expect(fired.map((a) => a.agentId).sort()).toEqual([inGroup, byTag].sort());
+    await sleep(200);
+    expect((await open(rule.id)).some((a) => a.agentId === outside)).toBe(false);
+    // `outside` gets the tag: it joins the group dynamically (topology refresh ≤ 2 s).
+    const patch = await http.patch(
+      `/api/v2/agents/${outside}`,
+      { tags: { tier: 'gold' } },
+      { headers: admin },
+    );
+    expect(patch.status).toBe(200);
+    await sleep(3000);
+    await ingest([{ agentId: outside, metrics: { queue_depth: 60 } }]);
+    await waitFor(
+      async () => (await open(rule.id)).some((a) => a.agentId === outside),
+      'tagged agent in scope',
+    );
+  });
+
+  it('a watchdog rule fires at once and stays firing while enabled', async () => {
+    const rule = await createRule({
+      name: 'watchdog',
+      condition: { kind: 'watchdog' },
+      severity: 'info',
+    });
+    const a = await waitFor(async () => {
+      const x = await open(rule.id);
+      return x[0]?.state === 'firing' ? x[0] : null;
+    }, 'watchdog firing');
+    expect(a.agentId).toBeNull();
+    await sleep(1000);
+    const still = await open(rule.id);
+    expect(still).toHaveLength(1);
+    expect(still[0].id).toBe(a.id);
+    // Disabled, it resolves.
+    const off = await http.patch(
+      `/api/v2/alerts/rules/${rule.id}`,
+      { enabled: false },
+      { headers: admin },
+    );
+    expect(off.status).toBe(200);
+    await waitFor(async () => (await open(rule.id)).length === 0, 'watchdog resolved');
+    // Nested in AND/OR it is refused.
+    const bad = await http.post(
+      '/api/v2/alerts/rules',
+      { name: 'x', condition: { kind: 'or', conditions: [{ kind: 'watchdog' }] } },
+      { headers: admin },
+    );
+    expect(bad.status).toBe(400);
+  });
+
+  it('group unreachable: one incident, members held back and linked, resolved on recovery', async () => {
+    const ids = await Promise.all([1, 2, 3, 4].map((i) => register(`rack-${i}`)));
+    const g = await http.post<{ id: string }>(
+      '/api/v2/agent-groups',
+      { name: `rack-${Date.now()}`, agentIds: ids },
+      { headers: admin },
+    );
+    expect(g.status).toBe(201);
+    await sleep(3000); // topology refresh: groups are read every 2 s
+    const member = await createRule({
+      name: 'member down',
+      scope: { agentIds: ids },
+      condition: { kind: 'agent_status', statuses: ['down'] },
+      forSec: 1,
+    });
+    const builtIn = (
+      await http.get<Page<AlertRule>>('/api/v2/alerts/rules?q=Group%20unreachable', {
+        headers: admin,
+      })
+    ).body.items[0];
+    expect(builtIn.condition).toMatchObject({ kind: 'group_unreachable', fraction: 0.5 });
+    // Two of four down is not "most": no incident.
+    await heartbeat(ids[0], 'down');
+    await heartbeat(ids[1], 'down');
+    await sleep(500);
+    expect(await alerts(`ruleId=${builtIn.id}&state=firing`)).toHaveLength(0);
+    await heartbeat(ids[2], 'down');
+    const incident = await waitFor(async () => {
+      const a = await alerts(`ruleId=${builtIn.id}&state=firing`);
+      return a.find((x) => x.labels.group_id === g.body.id) ?? null;
+    }, 'group unreachable incident');
+    expect(incident.agentId).toBeNull();
+    expect(incident.value).toBe(3);
+    expect(incident.summary).toMatch(/^group rack-\d+ unreachable: 3 of 4 agents down$/);
+    const held = await waitFor(async () => {
+      const a = (await open(member.id)).filter((x) => x.state === 'firing' && x.suppressed);
+      return a.length === 3 ? a : null;
+    }, 'member alerts firing, held back');
+    for (const a of held) {
+      expect(a.suppressed).toBe(true);
+      expect(a.inhibitedBy).toBe(incident.id);
+    }
+    const detail = await http.get<AlertDetail>(`/api/v2/alerts/${held[0].id}`, { headers: admin });
+    expect(detail.body.history.map((h) => h.type)).toContain('inhibited');
+    // No notification rows were released for them (held back as suppressed).
+    const rows = await t.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM notification_outbox WHERE alert_id = ANY($1::uuid[]) AND status <> 'suppressed'`,
+      [held.map((a) => a.id)],
+    );
+    expect(rows[0].n).toBe(0);
+    // The group recovers: the incident resolves, and so do the members' alerts.
+    await Promise.all(ids.slice(0, 3).map((id) => heartbeat(id)));
+    await waitFor(
+      async () => (await alerts(`ruleId=${builtIn.id}&state=firing`)).length === 0,
+      'incident resolved',
+    );
+    await waitFor(async () => (await open(member.id)).length === 0, 'members resolved');
+  });
+
+  it('a region (metadata.region) counts as a group for topology inhibition', async () => {
+    const region = `eu-${Date.now()}`;
+    const ids = await Promise.all(
+      [1, 2, 3].map((i) => register(`reg-${i}`, { metadata: { region } })),
+    );
+    await sleep(3000); // topology refresh
+    await Promise.all(ids.map((id) => heartbeat(id, 'down')));
+    await waitFor(async () => {
+      const a = await alerts('state=firing');
+      return a.find((x) => x.labels.region === region) ?? null;
+    }, 'region unreachable incident');
+    await Promise.all(ids.map((id) => heartbeat(id)));
+    await waitFor(
+      async () => !(await alerts('state=firing')).some((x) => x.labels.region === region),
+      'region incident resolved',
+    );
+  });
+
+  it('dependency down: the dependent alert says "caused by B" and is held back until B recovers', async () => {
+    const b = await register('db');
+    const a = await register('app');
+    const dep = await http.post(
+      `/api/v2/agents/${a}/dependencies`,
+      { dependsOn: b },
+      { headers: admin },
+    );
+    expect(dep.status).toBeLessThan(300);
+    const rule = await createRule({
+      name: 'app errors',
+      scope: { agentIds: [a] },
+      condition: { kind: 'threshold', metric: 'error_rate', op: '>', value: 5 },
+    });
+    await sleep(3000); // topology refresh picks up the dependency
+    await heartbeat(b, 'down');
+    await sleep(200);
+    await ingest([{ agentId: a, metrics: { error_rate: 40 } }]);
+    const alert = await waitFor(async () => {
+      const x = await open(rule.id);
+      return x[0]?.state === 'firing' ? x[0] : null;
+    }, 'dependent alert');
+    expect(alert.causedBy?.agentId).toBe(b);
+    expect(alert.causedBy?.agentName).toMatch(/^db-/);
+    expect(alert.suppressed).toBe(true);
+    // B recovers while A's alert still fires: it is released (notifies now), the link stays.
+    await heartbeat(b);
+    const released = await waitFor(async () => {
+      const x = await open(rule.id);
+      return x[0] && !x[0].suppressed ? x[0] : null;
+    }, 'released');
+    expect(released.causedBy?.agentId).toBe(b);
+    const detail = await http.get<AlertDetail>(`/api/v2/alerts/${alert.id}`, { headers: admin });
+    expect(detail.body.history.map((h) => h.type)).toEqual(
+      expect.arrayContaining(['inhibited', 'uninhibited']),
+    );
+  });
+});
+
+describe('alert windows after a restart', () => {
+  it('a window rule starts from stored raw samples, not from an empty window', async () => {
+    let t = await startTestApp({ env: FAST_ALERTING_ENV });
+    const http = client(t.baseUrl);
+    const admin = (await insertKey(t, ['admin'], 'W')).headers;
+    try {
+      const reg = await http.post<{ id: string }>(
+        '/api/v2/agents/register',
+        { name: 'restart-agent', type: 'worker', host: 'h' },
+        { headers: admin },
+      );
+      const agentId = reg.body.id;
+      const rule = await http.post<AlertRule>(
+        '/api/v2/alerts/rules',
+        {
+          name: 'avg over 10 min',
+          scope: { agentIds: [agentId] },
+          condition: {
+            kind: 'threshold',
+            metric: 'latency_ms',
+            op: '>',
+            value: 100,
+            aggregate: 'avg',
+            windowSec: 600,
+          },
+        },
+        { headers: admin },
+      );
+      expect(rule.status).toBe(201);
+      // Five high samples over the last minutes, stored before the restart.
+      const now = Date.now();
+      const samples = [200, 210, 190, 205, 195].map((v, i) => ({
+        agentId,
+        timestamp: now - (5 - i) * 30_000,
+        metrics: { latency_ms: v },
+      }));
+      expect(
+        (await http.post('/api/v2/metrics/batch', { samples }, { headers: admin })).status,
+      ).toBeLessThan(300);
+      await waitFor(async () => {
+        const r = await http.get<Page<AlertInstance>>(`/api/v2/alerts?ruleId=${rule.body.id}`, {
+          headers: admin,
+        });
+        return r.body.items[0]?.state === 'firing';
+      }, 'fires before restart');
+      // Resolve by hand so the restarted engine must decide from the window again.
+      await t.sql(
+        `UPDATE alert_instances SET state = 'resolved', resolved_at = now() WHERE rule_id = $1`,
+        [rule.body.id],
+      );
+      await t.close();
+      t = await startTestApp({ env: FAST_ALERTING_ENV, databaseUrl: t.databaseUrl });
+      const http2 = client(t.baseUrl);
+      // No new sample: the restarted engine fires from the seeded window alone (avg 200).
+      const a = await waitFor(async () => {
+        const r = await http2.get<Page<AlertInstance>>(
+          `/api/v2/alerts?ruleId=${rule.body.id}&state=firing`,
+          { headers: admin },
+        );
+        return r.body.items[0];
+      }, 'fires from the seeded window after restart');
+      expect(a.value).toBeCloseTo((200 + 210 + 190 + 205 + 195) / 5, 5);
+      // A low sample joins the seeded window: (1000 + 20) / 6, still above 100.
+      expect(
+        (
+          await http2.post(
+            '/api/v2/metrics/batch',
+            { samples: [{ agentId, metrics: { latency_ms: 20 } }] },
+            { headers: admin },
+          )
+        ).status,
+      ).toBeLessThan(300);
+      await sleep(300);
+      const still = await http2.get<Page<AlertInstance>>(
+        `/api/v2/alerts?ruleId=${rule.body.id}&state=firing`,
+        { headers: admin },
+      );
+      expect(still.body.items).toHaveLength(1);
+    } finally {
+      await t.close();
+      await t.dropDatabase();
+    }
+  });
+});
