@@ -664,7 +664,7 @@ describe('escalation policy migration', () => {
 
       await revertPolicies();
       const back = (await ds.query(
-        `SELECT name, escalation FROM alert_rules ORDER BY name`,
+        `SELECT name, escalation FROM alert_rules WHERE name IN ('cpu', 'CPU', 'quiet') ORDER BY name`,
       )) as Array<{
         name: string;
         escalation: unknown;
