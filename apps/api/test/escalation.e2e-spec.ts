@@ -229,6 +229,31 @@ describe('escalation policies', () => {
     expect(unchanged.body.name).toBe('Taken');
   });
 
+  it('documents the routes in OpenAPI from the contract schemas', async () => {
+    const r = await http.get<{
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: {
+              content: Record<string, { schema: { properties?: Record<string, unknown> } }>;
+            };
+          }
+        >
+      >;
+    }>('/api/v2/openapi.json');
+    expect(r.status).toBe(200);
+    const list = r.body.paths['/api/v2/escalation-policies'];
+    const one = r.body.paths['/api/v2/escalation-policies/{id}'];
+    expect(Object.keys(list).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(one).sort()).toEqual(['delete', 'get', 'patch']);
+    const body = list.post.requestBody?.content['application/json'].schema.properties ?? {};
+    expect(Object.keys(body)).toEqual(
+      expect.arrayContaining(['name', 'steps', 'repeatEveryMinutes']),
+    );
+  });
+
   it('rules reference a policy by id; deleting a policy in use is 409 naming the rules', async () => {
     const ch = await webhook('http://127.0.0.1:9/x');
     const p = await createPolicy({
@@ -487,6 +512,109 @@ describe('escalation policies', () => {
       await rx.close();
     }
   });
+
+  it('correlates one agent across rules: its alerts firing and resolving together go out as two notifications each', async () => {
+    const rx = await receiver();
+    try {
+      const ch = await webhook(rx.url);
+      const agentId = randomUUID();
+      const rules: AlertRule[] = [];
+      for (const metric of ['ca', 'cb', 'cc'])
+        rules.push(
+          await createRule({
+            name: `correlate-${metric}`,
+            channelIds: [ch],
+            groupWindowSec: 1.5,
+            scope: { agentIds: [agentId] },
+            condition: { kind: 'threshold', metric, op: '>', value: 90 },
+          }),
+        );
+      const t0 = Date.now();
+      ingest(t, [{ agentId, values: { ca: 99, cb: 99, cc: 99 } }]);
+      await waitFor(async () => rx.received.length === 2, 'firing leader and batch', 5000);
+      expect(rx.received[0].at - t0).toBeLessThan(1000);
+      await sleep(200);
+      ingest(t, [{ agentId, values: { ca: 1, cb: 1, cc: 1 } }]);
+      await waitFor(async () => rx.received.length === 4, 'resolved leader and batch', 5000);
+      await sleep(2000);
+      expect(rx.received).toHaveLength(4);
+      expect(events(rx)).toEqual(['firing', 'firing', 'resolved', 'resolved']);
+      const ruleIdsOf = (i: number) =>
+        (rx.received[i].body as { alerts: Array<{ ruleId: string; agentId: string }> }).alerts.map(
+          (a) => a.ruleId,
+        );
+      for (const [lead, batch] of [
+        [0, 1],
+        [2, 3],
+      ]) {
+        expect(ruleIdsOf(lead)).toHaveLength(1);
+        expect(ruleIdsOf(batch)).toHaveLength(2);
+        expect([...ruleIdsOf(lead), ...ruleIdsOf(batch)].sort()).toEqual(
+          rules.map((r) => r.id).sort(),
+        );
+      }
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('escalation with two API instances on one database', () => {
+  it('sends each step once', async () => {
+    const databaseUrl = await createTestDatabase();
+    const env = { ...FAST_ALERTING_ENV, ENCRYPTION_KEY: 'k'.repeat(48) };
+    const a = await startTestApp({ databaseUrl, env });
+    const b = await startTestApp({ databaseUrl, env });
+    const rx = await receiver();
+    try {
+      const admin = (await insertKey(a, ['admin'], 'C')).headers;
+      const http = client(a.baseUrl);
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'two', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const p = await http.post<EscalationPolicy>(
+        '/api/v2/escalation-policies',
+        {
+          name: 'two-instances',
+          steps: [
+            { afterMinutes: 0.005, channelIds: [ch.body.id] },
+            { afterMinutes: 0.01, channelIds: [ch.body.id] },
+            { afterMinutes: 0.015, channelIds: [ch.body.id] },
+          ],
+        },
+        { headers: admin },
+      );
+      const agentId = randomUUID();
+      const rule = await http.post<AlertRule>(
+        '/api/v2/alerts/rules',
+        {
+          name: 'two',
+          scope: { agentIds: [agentId] },
+          condition: { kind: 'threshold', metric: 'x2', op: '>', value: 1 },
+          escalationPolicyId: p.body.id,
+        },
+        { headers: admin },
+      );
+      expect(rule.status).toBe(201);
+      ingest(a, [{ agentId, values: { x2: 5 } }]);
+      await waitFor(async () => rx.received.length >= 3, 'three steps', 8000);
+      await sleep(2000); // both instances keep ticking: nothing is sent twice
+      expect(events(rx)).toEqual(['escalated', 'escalated', 'escalated']);
+      const keys = rx.received.map((r) => (r.body as { dedupKey: string }).dedupKey);
+      expect(new Set(keys).size).toBe(3);
+      const tr = await a.sql<{ comment: string }>(
+        `SELECT comment FROM alert_transitions WHERE type = 'escalated' ORDER BY id`,
+      );
+      expect(tr.map((x) => x.comment)).toEqual(['step 1', 'step 2', 'step 3']);
+    } finally {
+      await rx.close();
+      await a.close();
+      await b.close();
+      await dropTestDatabase(databaseUrl);
+    }
+  });
 });
 
 describe('escalation policy migration', () => {
@@ -536,7 +664,7 @@ describe('escalation policy migration', () => {
 
       await revertPolicies();
       const back = (await ds.query(
-        `SELECT name, escalation FROM alert_rules ORDER BY name`,
+        `SELECT name, escalation FROM alert_rules WHERE name IN ('cpu', 'CPU', 'quiet') ORDER BY name`,
       )) as Array<{
         name: string;
         escalation: unknown;

@@ -8,8 +8,8 @@ import { ApiClient, expect, loginAsAdmin, test, unique } from './support/index.j
 
 /**
  * Escalation policies end to end: build a two-step policy in the step editor (channels picked
- * in a multi-select, steps reordered), pick it in a new rule, and see the delete confirmation
- * refuse while the rule still uses it.
+ * in a multi-select, steps reordered), pick it in a new rule, see the delete confirmation
+ * refuse while the rule still uses it, unlink it from the rules table, then delete it.
  */
 test('a policy made on the Escalation tab is picked in a rule and guarded against deletion', async ({
   page,
@@ -93,4 +93,18 @@ test('a policy made on the Escalation tab is picked in a rule and guarded agains
   await expect(dialog.getByRole('alert')).toContainText(ruleName);
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(row).toBeVisible();
+
+  // Point the rule at no policy from the rules table; then the policy can go.
+  await page.getByRole('tab', { name: 'Rules' }).click();
+  await ruleRow.getByRole('combobox').click();
+  await page.getByRole('option', { name: 'None' }).click();
+  await expect(page.getByText('Escalation policy changed')).toBeVisible();
+  const after = await api.request<Page<AlertRule>>('GET', '/alerts/rules?limit=500');
+  expect(after.items.find((r) => r.name === ruleName)?.escalationPolicyId).toBeNull();
+  await page.getByRole('tab', { name: 'Escalation' }).click();
+  await expect(row).toContainText('no rules');
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText('Escalation policy deleted')).toBeVisible();
+  await expect(row).toHaveCount(0);
 });

@@ -14,6 +14,7 @@ import { AddAlertInhibitionAndGroupUnreachableRule1795910000000 } from './179591
 import { CreateEscalationPolicies1795910000001 } from './1795910000001-CreateEscalationPolicies.js';
 import { CreateReportSchedules1796207000000 } from './1796207000000-CreateReportSchedules.js';
 import { AddAgentGroupParent1796207000001 } from './1796207000001-AddAgentGroupParent.js';
+import { AddOutboxCorrelationKeys1796300000000 } from './1796300000000-AddOutboxCorrelationKeys.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   CreateEscalationPolicies1795910000001,
   CreateReportSchedules1796207000000,
   AddAgentGroupParent1796207000001,
+  AddOutboxCorrelationKeys1796300000000,
 ];

@@ -46,15 +46,21 @@ export interface OutboxEntry {
   /** Recorded but not sent (maintenance). */
   suppressed?: boolean;
   /**
-   * Alert group (e.g. one rule across agents): the first firing notification of a group goes
-   * out at once; followers within `windowSec` of it are batched into one notification sent
-   * when the window closes.
+   * Alert group (e.g. one rule across agents; alerts of one agent correlate across rules too):
+   * the first firing (or resolved) notification of a group goes out at once; followers within
+   * `windowSec` of it are batched into one notification sent when the window closes.
    */
   group?: { key: string; windowSec: number };
 }
 
 /** Firing and resolved notifications of one group are batched (each with its own leader). */
 const GROUPED_EVENTS = new Set(['firing', 'resolved']);
+
+/** The keys an alert correlates by: its group (by default its rule) and its agent. Sorted. */
+function correlationKeys(e: OutboxEntry, g: { key: string }): string[] {
+  const agents = e.payload.alerts.map((a) => a.agentId).filter((a): a is string => !!a);
+  return [...new Set([g.key, ...agents.map((a) => `agent:${a}`)])].sort();
+}
 
 /** Exponential backoff with jitter; a receiver's Retry-After wins when it gives one. */
 export function retryDelayMs(
@@ -146,7 +152,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   /** Writes outbox rows inside the caller's transaction; returns the ids actually inserted. */
   async enqueue(m: SqlRunner, entries: OutboxEntry[]): Promise<string[]> {
     const ids: string[] = [];
-    for (const e of entries) {
+    // Channel order: grouped entries take advisory locks, and every transaction taking them in
+    // the same order cannot deadlock with another.
+    const ordered = [...entries].sort((a, b) => (a.channelId < b.channelId ? -1 : 1));
+    for (const e of ordered) {
       if (e.group && e.group.windowSec > 0 && GROUPED_EVENTS.has(e.event) && !e.suppressed) {
         const id = await this.enqueueGrouped(m, e, e.group);
         if (id) ids.push(id);
@@ -173,8 +182,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<string | null> {
     const rows = await sqlRows<{ id: string }>(
       m,
-      `INSERT INTO notification_outbox (dedup_key, channel_id, alert_id, event, payload, status, next_attempt_at, group_key)
-       VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), $8)
+      `INSERT INTO notification_outbox (dedup_key, channel_id, alert_id, event, payload, status, next_attempt_at, group_key, group_keys)
+       VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), $8, $9)
        ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
       [
         e.payload.dedupKey,
@@ -185,6 +194,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
         status,
         notBefore,
         e.group?.key ?? null,
+        e.group ? correlationKeys(e, e.group) : null,
       ],
     );
     return rows[0]?.id ?? null;
@@ -192,10 +202,12 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
 
   /**
    * Leader or follower: returns the id to send now (leader), or null when the alert joined a
-   * batch that is timed for the end of the group window. Serialised per (channel, group,
-   * event) with a transaction-scoped advisory lock so concurrent transitions agree on who
-   * leads. Firing and resolved transitions group separately: N agents recovering together
-   * get one "resolved" leader and one batch, like N agents failing together.
+   * batch that is timed for the end of the group window. An alert correlates with an open
+   * leader on the same channel that shares its group (same rule across agents) or its agent
+   * (one agent across rules). Serialised with transaction-scoped advisory locks per (channel,
+   * event, key), taken in sorted order, so concurrent transitions agree on who leads. Firing
+   * and resolved transitions group separately: N alerts recovering together get one "resolved"
+   * leader and one batch, like N alerts failing together.
    */
   private async enqueueGrouped(
     m: SqlRunner,
@@ -204,26 +216,30 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<string | null> {
     const ev = e.event;
     const batchEv = `${ev}_group`;
-    await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
-      `outbox:${e.channelId}:${g.key}:${ev}`,
-    ]);
-    const [leader] = await sqlRows<{ created_at: Date; window_end: Date; open: boolean }>(
+    const keys = correlationKeys(e, g);
+    for (const k of keys)
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+        `outbox:${e.channelId}:${ev}:${k}`,
+      ]);
+    // `now()` (stable) bounds the index range scan; clock_timestamp() decides exactly.
+    const [leader] = await sqlRows<{ id: string; created_at: Date; window_end: Date }>(
       m,
-      `SELECT created_at, created_at + make_interval(secs => $3::float8) AS window_end,
-              created_at + make_interval(secs => $3::float8) > clock_timestamp() AS open
+      `SELECT id, created_at, created_at + make_interval(secs => $3::float8) AS window_end
          FROM notification_outbox
-        WHERE channel_id = $1 AND group_key = $2 AND event = $4
+        WHERE channel_id = $1 AND event = $4 AND group_keys && $2::text[]
+          AND created_at > now() - make_interval(secs => $3::float8)
+          AND created_at + make_interval(secs => $3::float8) > clock_timestamp()
         ORDER BY created_at DESC LIMIT 1`,
-      [e.channelId, g.key, g.windowSec, ev],
+      [e.channelId, keys, g.windowSec, ev],
     );
-    if (!leader?.open) return this.insert(m, e, ev, 'pending', null);
+    if (!leader) return this.insert(m, e, ev, 'pending', null);
     const [batch] = await sqlRows<{ id: string }>(
       m,
       `SELECT id FROM notification_outbox
-        WHERE channel_id = $1 AND group_key = $2 AND event = $4 AND status = 'pending'
+        WHERE channel_id = $1 AND event = $4 AND group_keys && $2::text[] AND status = 'pending'
           AND attempts = 0 AND created_at >= $3
         ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
-      [e.channelId, g.key, leader.created_at, batchEv],
+      [e.channelId, keys, leader.created_at, batchEv],
     );
     if (batch) {
       await m.query(

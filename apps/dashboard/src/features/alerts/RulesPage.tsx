@@ -296,6 +296,15 @@ export function RulesPage() {
     onSuccess: refresh,
     onError: (e) => notify(errorMessage(e), 'error'),
   });
+  const setPolicy = useMutation({
+    mutationFn: ({ rule, policyId }: { rule: AlertRule; policyId: string | null }) =>
+      alertActions.updateRule(rule.id, { escalationPolicyId: policyId }),
+    onSuccess: () => {
+      notify('Escalation policy changed');
+      refresh();
+    },
+    onError: (e) => notify(errorMessage(e), 'error'),
+  });
   const remove = useMutation({
     mutationFn: (id: string) => alertActions.deleteRule(id),
     onSuccess: () => {
@@ -344,10 +353,34 @@ export function RulesPage() {
                   </TableCell>
                   <TableCell data-testid="rule-scope">{describeScope(r)}</TableCell>
                   <TableCell>
-                    {r.escalationPolicyId
-                      ? (policies.data?.items.find((p) => p.id === r.escalationPolicyId)?.name ??
-                        '…')
-                      : '—'}
+                    <TextField
+                      select
+                      variant="standard"
+                      size="small"
+                      value={
+                        policies.data?.items.some((p) => p.id === r.escalationPolicyId)
+                          ? (r.escalationPolicyId ?? '')
+                          : ''
+                      }
+                      onChange={(e) =>
+                        setPolicy.mutate({ rule: r, policyId: e.target.value || null })
+                      }
+                      disabled={!policies.data || setPolicy.isPending}
+                      sx={{ minWidth: 160 }}
+                      slotProps={{
+                        select: { displayEmpty: true },
+                        htmlInput: { 'aria-label': `Escalation policy of ${r.name}` },
+                      }}
+                    >
+                      <MenuItem value="">
+                        <em>None</em>
+                      </MenuItem>
+                      {(policies.data?.items ?? []).map((p) => (
+                        <MenuItem key={p.id} value={p.id}>
+                          {p.name}
+                        </MenuItem>
+                      ))}
+                    </TextField>
                   </TableCell>
                   <TableCell>
                     <Button size="small" color="error" onClick={() => remove.mutate(r.id)}>
