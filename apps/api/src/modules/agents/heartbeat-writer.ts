@@ -92,30 +92,35 @@ export class HeartbeatWriter {
   }
 
   private async execute(ws: HeartbeatWrite[]): Promise<HeartbeatWritten[]> {
-    const has = (k: keyof HeartbeatWrite) => ws.map((w) => w[k] !== undefined);
-    const val = (k: keyof HeartbeatWrite) => ws.map((w) => w[k] ?? null);
+    // One jsonb parameter rather than one array per column: its row estimate does not depend
+    // on the batch size, so PostgreSQL settles on one generic plan for the named statement
+    // instead of planning every batch again (measured: about half of a small batch's cost).
     const values = [
-      ws.map((w) => w.id),
-      ws.map((w) => w.next),
-      ws.map((w) => w.reported),
-      has('currentTask'),
-      val('currentTask'),
-      has('branch'),
-      val('branch'),
-      has('uncommittedChanges'),
-      val('uncommittedChanges'),
-      has('uptimeSec'),
-      val('uptimeSec'),
-      has('appliedConfigVersion'),
-      val('appliedConfigVersion'),
-      has('version'),
-      val('version'),
+      JSON.stringify(
+        ws.map((w) => ({
+          id: w.id,
+          next: w.next,
+          reported: w.reported,
+          has_task: w.currentTask !== undefined,
+          task: w.currentTask ?? null,
+          has_branch: w.branch !== undefined,
+          branch: w.branch ?? null,
+          has_unc: w.uncommittedChanges !== undefined,
+          unc: w.uncommittedChanges ?? null,
+          has_up: w.uptimeSec !== undefined,
+          up: w.uptimeSec ?? null,
+          has_acv: w.appliedConfigVersion !== undefined,
+          acv: w.appliedConfigVersion ?? null,
+          has_ver: w.version !== undefined,
+          ver: w.version ?? null,
+        })),
+      ),
     ];
-    // A named statement on the driver's pool: each connection parses and plans it once (the
-    // plan took longer than running it for a few heartbeats). Same pool, same settings.
+    // A named statement on the driver's pool: each connection parses it once and, after a few
+    // runs, reuses one plan (planning took longer than running it for a few heartbeats).
     const pool = (this.db.driver as unknown as { master?: PgPool }).master;
     if (pool?.query) {
-      const r = await pool.query({ name: 'am_heartbeat_batch_v1', text: HEARTBEAT_SQL, values });
+      const r = await pool.query({ name: 'am_heartbeat_batch_v2', text: HEARTBEAT_SQL, values });
       return r.rows;
     }
     return this.db.query<HeartbeatWritten[]>(HEARTBEAT_SQL, values);
@@ -132,17 +137,14 @@ interface PgPool {
 }
 
 const HEARTBEAT_SQL = `WITH i AS (
-         SELECT * FROM unnest(
-           $1::uuid[], $2::varchar[], $3::varchar[],
-           $4::bool[], $5::varchar[], $6::bool[], $7::varchar[], $8::bool[], $9::int[],
-           $10::bool[], $11::int[], $12::bool[], $13::int[], $14::bool[], $15::varchar[]
-         ) AS i(id, next, reported, has_task, task, has_branch, branch, has_unc, unc,
-                has_up, up, has_acv, acv, has_ver, ver)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id uuid, next varchar, reported varchar,
+           has_task bool, task varchar, has_branch bool, branch varchar, has_unc bool, unc int,
+           has_up bool, up int, has_acv bool, acv int, has_ver bool, ver varchar)
        ), o AS (
          SELECT a.id, a.status AS prev, a.last_heartbeat AS prev_hb,
                 a.heartbeat_interval_sec AS iv, a.heartbeat_jitter_ms AS jit
            FROM agents a
-          WHERE a.id = ANY($1::uuid[]) AND a.deleted_at IS NULL
+          WHERE a.id IN (SELECT i.id FROM i) AND a.deleted_at IS NULL
           ORDER BY a.id
             FOR UPDATE OF a
        ), n AS (
