@@ -212,6 +212,27 @@ describe('Redis absent at boot, coming up later, and dying while running', () =>
     });
     expect(again.status).toBe(200);
     expect((await http.get('/api/v2/agents', { token })).status).toBe(200);
+    // Ingest too (rate limits and the latest-values cache fall back to the instance).
+    const reg = await http.post<{ id: string; agentKey: string }>(
+      '/api/v2/agents/register',
+      { name: 'no-redis-agent', type: 'worker', host: 'h' },
+      { token },
+    );
+    expect(reg.status).toBe(201);
+    const agentAuth = { authorization: `Bearer ${reg.body.agentKey}` };
+    expect(
+      (await http.post(`/api/v2/agents/${reg.body.id}/heartbeat`, {}, { headers: agentAuth }))
+        .status,
+    ).toBeLessThan(300);
+    expect(
+      (
+        await http.post(
+          `/api/v2/agents/${reg.body.id}/metrics`,
+          { metrics: { cpu_usage: 12 } },
+          { headers: agentAuth },
+        )
+      ).status,
+    ).toBeLessThan(300);
     expect(await waitFor(async () => (await redisStatus(a, token)) === 'down', 10_000)).toBe(true);
     expect(
       await waitFor(() => [a, b].every((t) => instancesSince(t.baseUrl, t2).size >= 1), 5000),

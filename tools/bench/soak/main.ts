@@ -4,9 +4,10 @@
  * Prints throughput, p50/p99 latencies, live-event delivery lag and each instance's RSS
  * every --report-sec s (RSS is sampled every 10 s), then a summary table with a leak verdict:
  * the least-squares slope of each instance's RSS after the warm-up (the first 20 % of the
- * run, at least 2 min), "flat" below 1 MB/min. Loopback only; stops by itself (Ctrl-C or
- * SIGTERM also clean up: instances, Redis and the scratch database). Exit code 1 when an
- * instance died, nothing was acknowledged, or RSS grows.
+ * run, at least 2 min), "flat" below 1 MB/min. Loopback only; stops by itself. Ctrl-C or
+ * SIGTERM during the run ends it early with the summary; a second one (or one during setup)
+ * just cleans up: instances, Redis and the scratch database. Exit code 1 when an instance
+ * died, nothing was acknowledged, or RSS grows.
  *
  *   npx tsx tools/bench/soak/main.ts                      # 10,000 agents, 50 dashboards, 30 min
  *   npx tsx tools/bench/soak/main.ts --minutes 3          # a short run
@@ -156,6 +157,8 @@ class Window {
 }
 
 let failed = false;
+let running = false;
+let stopRequested = false;
 
 async function main(): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build first`);
@@ -198,7 +201,14 @@ async function main(): Promise<void> {
     })());
   // Unattended runs: an interrupt still stops the instances and drops the scratch database.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      // During the run, the first signal ends it early with the summary; otherwise (or on a
+      // second signal) clean up and leave.
+      if (running && !stopRequested) {
+        stopRequested = true;
+        console.error(`soak: ${sig}, ending the run early (summary follows)`);
+        return;
+      }
       console.error(`soak: ${sig}, cleaning up`);
       void cleanup().finally(() => process.exit(130));
     });
@@ -376,7 +386,8 @@ async function main(): Promise<void> {
     const fired = new Array<number>(AGENTS).fill(-1);
     /** Per instance: (minutes since start, RSS MB). */
     const rss: { x: number; y: number }[][] = pids.map(() => []);
-    while (Date.now() < end) {
+    running = true;
+    while (Date.now() < end && !stopRequested) {
       const now = Date.now();
       const round = Math.floor((now - start) / INTERVAL_MS);
       const within = (now - start) % INTERVAL_MS;
@@ -432,6 +443,7 @@ async function main(): Promise<void> {
       await sleep(50);
     }
     while (inFlight > 0) await sleep(50);
+    running = false;
     lastServer = await Promise.all(bases.map((b) => serverFigures(b)));
     for (const s of sockets) s.disconnect();
     const secs = (Date.now() - start) / 1000;
@@ -499,7 +511,7 @@ async function main(): Promise<void> {
           const cpu = f.cpuSec - firstServer[k].cpuSec;
           const req = f.requests - firstServer[k].requests;
           return [
-            `instance ${k + 1} server CPU ms per request (requests)`,
+            `instance ${k + 1} server CPU ms per request, all work (requests)`,
             `${req > 0 ? ((cpu * 1000) / req).toFixed(2) : '-'} (${req})`,
           ];
         }),
