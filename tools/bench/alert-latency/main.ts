@@ -10,7 +10,7 @@
  * request is sent (so it includes the ingest commit) and, separately, from its 2xx.
  *
  *   npx tsx tools/bench/alert-latency/main.ts [--alerts 200] [--bg-values 100000] [--bg-agents 100]
- *        [--bg-streams 4] [--bg-batch 500] [--pg postgres://postgres@127.0.0.1:5432]
+ *        [--bg-streams 6] [--bg-batch 1000] [--pg postgres://postgres@127.0.0.1:5432]
  *        [--dist apps/api/dist/main.js]
  *
  * Background ingest runs as `--bg-streams` concurrent request loops (one sequential loop tops
@@ -37,8 +37,8 @@ const { values: args } = parseArgs({
     alerts: { type: 'string', default: '200' },
     'bg-values': { type: 'string', default: '100000' },
     'bg-agents': { type: 'string', default: '100' },
-    'bg-streams': { type: 'string', default: '4' },
-    'bg-batch': { type: 'string', default: '500' },
+    'bg-streams': { type: 'string', default: '6' },
+    'bg-batch': { type: 'string', default: '1000' },
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
     dist: { type: 'string', default: 'apps/api/dist/main.js' },
     port: { type: 'string', default: '3198' },

@@ -142,6 +142,8 @@ function ingestedSamples(
 
 const UNREACHABLE = new Set<string>(UNREACHABLE_STATUSES);
 const TOPOLOGY_REFRESH_MS = 2000;
+/** Below this many agents topology is re-read on every 2 s sync. */
+const SMALL_FLEET = 2000;
 /** Longest a member alert waits for its group's "unreachable" alert to be written. */
 const DEFER_MAX_MS = 5000;
 /** Rows read from metric_raw to seed sliding windows at start. */
@@ -320,7 +322,9 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
    * agent, read in one query; refreshed every few seconds and when a scope needs it.
    */
   private async refreshTopology(force = false): Promise<void> {
-    if (!force && Date.now() - this.lastTopology < TOPOLOGY_REFRESH_MS) return;
+    // Large fleets re-read less often (1 ms per agent, at most 15 s): the query is per agent.
+    const every = Math.min(15_000, Math.max(TOPOLOGY_REFRESH_MS, this.agents.size));
+    if (!force && Date.now() - this.lastTopology < every) return;
     if (this.topologyRun) return this.topologyRun;
     this.topologyRun = (async () => {
       try {
@@ -602,7 +606,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
           await this.ensureScopeAgents();
         }
         await this.syncOpen();
-        await this.refreshTopology(true);
+        await this.refreshTopology(this.agents.size < SMALL_FLEET);
       }
       const started = performance.now();
       const openRules = new Set([...this.open.values()].map((i) => i.rule_id));
