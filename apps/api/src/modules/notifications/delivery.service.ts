@@ -233,11 +233,15 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       [e.channelId, keys, g.windowSec, ev],
     );
     if (!leader) return this.insert(m, e, ev, 'pending', null);
+    // This leader's batch: due after the leader was written. Not "created after the leader":
+    // created_at is the writing transaction's start, and a follower that started before the
+    // leader committed (it waited on the lock) would not find the batch another one made.
     const [batch] = await sqlRows<{ id: string }>(
       m,
       `SELECT id FROM notification_outbox
         WHERE channel_id = $1 AND event = $4 AND group_keys && $2::text[] AND status = 'pending'
-          AND attempts = 0 AND created_at >= $3
+          AND attempts = 0 AND next_attempt_at > $3
+          AND created_at > $3::timestamptz - interval '1 minute'
         ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
       [e.channelId, keys, leader.created_at, batchEv],
     );
