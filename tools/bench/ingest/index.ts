@@ -20,8 +20,8 @@ import path from 'node:path';
 import pg from 'pg';
 import {
   buildApi,
-  cpuSeconds,
   cpuSecondsByName,
+  cpuTimes,
   createDatabase,
   fmt,
   freePort,
@@ -129,8 +129,22 @@ interface RunResult {
   p99: number;
   max: number;
   cpu: number;
+  cpuUser: number;
+  cpuSys: number;
   pgCpu: number;
   rss: { rss: number; peak: number };
+  /** agent-monitor only: seconds per ingest phase (am_ingest_phase_seconds_total deltas) */
+  phases?: Record<string, number>;
+}
+
+/** am_ingest_phase_seconds_total by phase, from the API's /metrics. */
+async function phaseSeconds(baseUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^am_ingest_phase_seconds_total\{phase="([^"]+)"\} (\S+)$/gm)) {
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
 }
 
 async function run(
@@ -142,7 +156,7 @@ async function run(
 ): Promise<RunResult> {
   const lat: number[] = [];
   let next = 0;
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuTimes(pid);
   const pg0 = cpuSecondsByName('postgres');
   const t0 = performance.now();
   await Promise.all(
@@ -167,7 +181,12 @@ async function run(
     p50: percentile(lat, 0.5),
     p99: percentile(lat, 0.99),
     max: lat[lat.length - 1],
-    cpu: cpuSeconds(pid) - cpu0,
+    ...(() => {
+      const c = cpuTimes(pid);
+      const user = c.user - cpu0.user;
+      const sys = c.sys - cpu0.sys;
+      return { cpu: user + sys, cpuUser: user, cpuSys: sys };
+    })(),
     pgCpu: cpuSecondsByName('postgres') - pg0,
     rss: rssMiB(pid),
   };
@@ -177,10 +196,19 @@ function print(r: RunResult, bytesPerValue: number | null, pgCounted: boolean): 
   console.log(
     `${r.label.padEnd(28)} ${fmt(r.lines / r.seconds).padStart(10)} lines/s ${fmt(r.values / r.seconds).padStart(12)} values/s` +
       `  p50 ${fmt(r.p50).padStart(5)} ms  p99 ${fmt(r.p99).padStart(5)} ms  max ${fmt(r.max).padStart(5)} ms` +
-      `  server CPU ${fmt(r.cpu, 1)} s${pgCounted ? ` + postgres ${fmt(r.pgCpu, 1)} s` : ''}` +
+      `  server CPU ${fmt(r.cpu, 1)} s (${fmt((r.cpu / r.lines) * 1e6, 1)} µs/line: user ${fmt((r.cpuUser / r.lines) * 1e6, 1)} + sys ${fmt((r.cpuSys / r.lines) * 1e6, 1)})` +
+      `${pgCounted ? ` + postgres ${fmt(r.pgCpu, 1)} s` : ''}` +
       `  RSS ${fmt(r.rss.rss)} MiB (peak ${fmt(r.rss.peak)})` +
       (bytesPerValue !== null ? `  ${fmt(bytesPerValue, 1)} B/value on disk` : ''),
   );
+  if (r.phases) {
+    console.log(
+      `${''.padEnd(28)} ingest phases (wall µs/line, includes waiting): ` +
+        Object.entries(r.phases)
+          .map(([k, v]) => `${k} ${fmt((v / r.lines) * 1e6, 2)}`)
+          .join(', '),
+    );
+  }
 }
 
 async function rawBytes(
@@ -304,6 +332,7 @@ async function main(): Promise<void> {
       `line protocol: ${lpBodies.length} bodies, ${fmt(lpBodies.reduce((n, b) => n + b.length, 0) / 1048576, 1)} MiB`,
     );
     const results: Array<[RunResult, number | null]> = [];
+    const ph0 = await phaseSeconds(api.baseUrl);
     const lp = await run(
       'agent-monitor /api/v2/write',
       lpBodies,
@@ -316,6 +345,8 @@ async function main(): Promise<void> {
       api.proc.pid!,
       LINES,
     );
+    const ph1 = await phaseSeconds(api.baseUrl);
+    lp.phases = Object.fromEntries(Object.entries(ph1).map(([k, v]) => [k, v - (ph0[k] ?? 0)]));
     const afterLp = await rawBytes(db.url);
     results.push([lp, (afterLp.heap + afterLp.index) / afterLp.values]);
     console.log(
@@ -326,6 +357,7 @@ async function main(): Promise<void> {
 
     if (!args.includes('--no-json')) {
       const jsonBodies = samples(start, 5000).map((b) => jsonBatch(b, ids));
+      const jph0 = await phaseSeconds(api.baseUrl);
       const js = await run(
         'agent-monitor /metrics/batch',
         jsonBodies,
@@ -338,6 +370,8 @@ async function main(): Promise<void> {
         api.proc.pid!,
         LINES,
       );
+      const jph1 = await phaseSeconds(api.baseUrl);
+      js.phases = Object.fromEntries(Object.entries(jph1).map(([k, v]) => [k, v - (jph0[k] ?? 0)]));
       results.push([js, null]);
     }
 

@@ -265,29 +265,35 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   @OnEvent(InternalEvent.MetricsIngested)
   async onMetrics(p: InternalEventPayloads[typeof InternalEvent.MetricsIngested]): Promise<void> {
     if (this.stopping) return;
-    const unknown = [...new Set(p.samples.map((s) => s.agentId))].filter(
+    const unknown = [...new Set(p.series.map((s) => s.agentId))].filter(
       (id) => !this.agents.get(id)?.metaLoaded,
     );
     if (unknown.length) await this.loadMeta(unknown);
     const now = Date.now();
     const touched = new Map<string, Set<string>>();
-    for (const s of p.samples) {
+    // The batch is column-wise (IngestedBatch): look rules up once per series column, not per value.
+    const ruled = p.series.map((s) => s.names.map((n) => this.metricRules.get(n)));
+    const anyData = [...this.rules.values()].filter((r) => r.anyData).map((r) => r.row.id);
+    for (let i = 0; i < p.rows; i++) {
+      const s = p.series[p.rowSeries[i]];
+      const ts = p.rowTs[i];
       const a = this.agent(s.agentId);
-      a.lastSeenAny = Math.max(a.lastSeenAny ?? 0, s.ts);
+      a.lastSeenAny = Math.max(a.lastSeenAny ?? 0, ts);
       let ruleIds = touched.get(a.id);
-      for (const [metric, value] of Object.entries(s.values)) {
-        const rules = this.metricRules.get(metric);
-        if (!rules) continue;
-        a.lastSeen.set(metric, Math.max(a.lastSeen.get(metric) ?? 0, s.ts));
-        this.push(a, metric, s.ts, value, now);
+      const cols = ruled[p.rowSeries[i]];
+      for (let j = 0; j < cols.length; j++) {
+        const rules = cols[j];
+        const value = rules ? p.vals[p.rowOffset[i] + j] : NaN;
+        if (!rules || value !== value) continue; // NaN: no value in this column
+        const metric = s.names[j];
+        a.lastSeen.set(metric, Math.max(a.lastSeen.get(metric) ?? 0, ts));
+        this.push(a, metric, ts, value, now);
         if (!ruleIds) touched.set(a.id, (ruleIds = new Set()));
         for (const id of rules) ruleIds.add(id);
       }
-      for (const r of this.rules.values()) {
-        if (r.anyData) {
-          if (!ruleIds) touched.set(a.id, (ruleIds = new Set()));
-          ruleIds.add(r.row.id);
-        }
+      if (anyData.length) {
+        if (!ruleIds) touched.set(a.id, (ruleIds = new Set()));
+        for (const id of anyData) ruleIds.add(id);
       }
     }
     for (const [agentId, ruleIds] of touched) {
