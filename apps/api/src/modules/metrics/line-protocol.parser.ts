@@ -429,7 +429,9 @@ function own(s: string): string {
  */
 export class LineProtocolReader<M> {
   /** Keys by hash of their raw text (collisions chained through `sameHash`). */
-  private readonly keys = new Map<number, LineSeries<M>>();
+  private readonly keys = new Map<string, LineSeries<M>>();
+  /** Position of the next backslash in the body being read (-1: none). */
+  private nextBsl = -1;
   private keyCount = 0;
   /** Keys of lines read by the reference parser, by measurement and tags. */
   private readonly slowKeys = new Map<string, LineSeries<M>>();
@@ -444,6 +446,7 @@ export class LineProtocolReader<M> {
       this.slowKeys.clear();
     }
     const batchNo = ++this.batchNo;
+    this.nextBsl = body.indexOf('\\');
     // ~200 bytes per typical line; the arrays grow when lines are shorter.
     const cols = new SampleColumns(Math.min(16_384, (body.length >> 7) + 16));
     const out: LineColumns<M> = {
@@ -487,22 +490,27 @@ export class LineProtocolReader<M> {
     out: LineColumns<M>,
     batchNo: number,
   ): boolean {
-    // 1. The key: up to the first unescaped space, found by a hash of its text computed on
-    //    the way (no substring per line), confirmed by comparing the text in place.
-    let k = start;
-    let h = 0;
-    while (k < stop) {
-      const c = s.charCodeAt(k);
-      if (c === SPACE) break;
-      h = (Math.imul(h, 31) + c) | 0;
-      if (c === BSL && ++k < stop) h = (Math.imul(h, 31) + s.charCodeAt(k)) | 0;
-      k++;
+    // 1. The key: up to the first unescaped space, looked up by its text (native search,
+    //    hashing and comparison; escapes, rare, take the char-by-char scan).
+    let k: number;
+    if (this.nextBsl !== -1 && this.nextBsl < start) this.nextBsl = s.indexOf('\\', start);
+    k = s.indexOf(' ', start);
+    if (k === -1 || k > stop) k = stop;
+    if (this.nextBsl !== -1 && this.nextBsl < k) {
+      k = start;
+      while (k < stop) {
+        const c = s.charCodeAt(k);
+        if (c === BSL) {
+          k += 2;
+          continue;
+        }
+        if (c === SPACE) break;
+        k++;
+      }
     }
     if (k >= stop) return false;
-    const keyLen = k - start;
-    let ser = this.keys.get(h);
-    while (ser !== undefined && !(ser.raw.length === keyLen && s.startsWith(ser.raw, start)))
-      ser = ser.sameHash;
+    const rawKey = s.slice(start, k);
+    let ser = this.keys.get(rawKey);
     if (ser === undefined) {
       const key = readKey(s, start, k);
       if (typeof key === 'string' || key.end !== k) return false;
@@ -510,9 +518,7 @@ export class LineProtocolReader<M> {
         own(key.measurement),
         key.tags.map(([t, v]) => [own(t), own(v)]),
       );
-      ser.raw = own(s.slice(start, k));
-      ser.sameHash = this.keys.get(h);
-      this.keys.set(h, ser);
+      this.keys.set(own(rawKey), ser);
       this.keyCount++;
     }
     let i = k + 1;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import type { Counter } from 'prom-client';
 import {
   formatLabels,
@@ -68,6 +68,10 @@ interface JsonSeries extends BatchSeries {
 }
 
 const MAX_CACHED_NAMES = 20_000;
+/** How long an agent id found in the database is trusted without asking again. */
+const AGENT_CACHE_MS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (s: string) => s.length === 36 && UUID.test(s);
 
 /** Accumulates wall time per phase of one request into a counter (seconds). */
 class Stopwatch implements PhaseTimer {
@@ -92,6 +96,8 @@ class Stopwatch implements PhaseTimer {
 export class MetricsIngestService {
   private readonly lp: LineProtocolReader<LineMeta>;
   private readonly names = new Map<string, JsonName | string>();
+  /** Agent id → until when it is known to exist. */
+  private readonly agentIds = new Map<string, number>();
   private readonly rejected: Counter<'reason'> | null;
   private readonly phases: Counter<'phase'> | null;
 
@@ -143,9 +149,8 @@ export class MetricsIngestService {
         `Not allowed to write metrics for agent(s): ${denied.slice(0, 20).join(', ')}`,
       );
     }
-    // By id only (a name that happens to look like another agent's id does not count).
-    const resolved = await this.agents.resolveRefs(ids);
-    const unknown = ids.filter((id) => resolved.get(id) !== id);
+    const known = await this.knownIds(ids);
+    const unknown = ids.filter((id) => !known.has(id));
     timer.lap('resolve');
     if (unknown.length) {
       this.rejectAgents(samples, new Set(unknown), 'unknown_agent');
@@ -192,7 +197,7 @@ export class MetricsIngestService {
     const series = read.series;
     const cols = read.columns;
     const refs = [...new Set(series.map((s) => s.meta.ref!))];
-    const resolved = await this.agents.resolveRefs(refs);
+    const resolved = await this.resolveRefs(refs);
     timer.lap('resolve');
     const unknown = refs.filter((r) => !resolved.has(r));
     if (unknown.length) {
@@ -218,6 +223,45 @@ export class MetricsIngestService {
       fields: s.fields,
     }));
     return this.commit(cols.batch(batchSeries), cols.rows, timer);
+  }
+
+  /**
+   * Agent references of line protocol → agent ids. Ids are checked by primary key (cached);
+   * names and hosts, and ids that are not agents, take AgentsService.resolveRefs.
+   */
+  private async resolveRefs(refs: string[]): Promise<Map<string, string>> {
+    const ids = refs.filter(isUuid);
+    const known = ids.length ? await this.knownIds(ids) : new Set<string>();
+    const out = new Map<string, string>();
+    for (const id of known) out.set(id, id);
+    const rest = refs.filter((r) => !known.has(r));
+    if (rest.length) for (const [r, id] of await this.agents.resolveRefs(rest)) out.set(r, id);
+    return out;
+  }
+
+  /** The ids among `ids` that are live agents (positive answers cached for a few seconds). */
+  private async knownIds(ids: string[]): Promise<Set<string>> {
+    const now = Date.now();
+    const out = new Set<string>();
+    const ask: string[] = [];
+    for (const id of ids) {
+      const until = this.agentIds.get(id);
+      if (until !== undefined && until > now) out.add(id);
+      else ask.push(id);
+    }
+    if (ask.length) {
+      if (this.agentIds.size > 100_000) this.agentIds.clear();
+      for (const a of await this.agents.findByIds(ask)) {
+        out.add(a.id);
+        this.agentIds.set(a.id, now + AGENT_CACHE_MS);
+      }
+    }
+    return out;
+  }
+
+  @OnEvent(InternalEvent.AgentDeleted)
+  onAgentDeleted(e: { agentId: string }): void {
+    this.agentIds.delete(e.agentId);
   }
 
   /** A parsed JSON metric name (cached: agents send the same names every time). */
