@@ -69,7 +69,7 @@ interface JsonSeries extends BatchSeries {
 
 const MAX_CACHED_NAMES = 20_000;
 /** How long an agent id found in the database is trusted without asking again. */
-const AGENT_CACHE_MS = 10_000;
+const AGENT_CACHE_MS = 30_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isUuid = (s: string) => s.length === 36 && UUID.test(s);
 
@@ -98,6 +98,7 @@ export class MetricsIngestService {
   private readonly names = new Map<string, JsonName | string>();
   /** Agent id → until when it is known to exist. */
   private readonly agentIds = new Map<string, number>();
+  private readonly asking = new Map<string, Promise<string[]>>();
   private readonly rejected: Counter<'reason'> | null;
   private readonly phases: Counter<'phase'> | null;
 
@@ -251,9 +252,18 @@ export class MetricsIngestService {
     }
     if (ask.length) {
       if (this.agentIds.size > 100_000) this.agentIds.clear();
-      for (const a of await this.agents.findByIds(ask)) {
-        out.add(a.id);
-        this.agentIds.set(a.id, now + AGENT_CACHE_MS);
+      // Concurrent requests asking for the same ids share one query.
+      const key = ask.join(',');
+      let pending = this.asking.get(key);
+      if (!pending) {
+        pending = this.agents.findByIds(ask).then((found) => found.map((a) => a.id));
+        this.asking.set(key, pending);
+        void pending.finally(() => this.asking.delete(key)).catch(() => undefined);
+      }
+      const until = Date.now() + AGENT_CACHE_MS;
+      for (const id of await pending) {
+        out.add(id);
+        this.agentIds.set(id, until);
       }
     }
     return out;
