@@ -151,6 +151,8 @@ export class MetricStore {
   private readonly logger = new Logger(MetricStore.name);
   private readonly sets = new Map<string, SeriesSet>();
   private readonly byId = new Map<number, SeriesSet>();
+  /** Upserts in flight, by set key. */
+  private readonly upserting = new Map<string, Promise<void>>();
   private readonly partitions = new Set<string>();
   private partitionsLoaded = false;
 
@@ -178,10 +180,29 @@ export class MetricStore {
     if (!b.rows) return empty;
     // 1. The series set of each batch series (the database only on a miss or a new field).
     let sets = this.lookupSets(b);
-    if (!sets) {
-      await this.upsertSets(this.missingSets(b));
+    for (let round = 0; !sets; round++) {
+      if (round === 3) throw new Error('series sets missing after upsert');
+      // Sets another request is creating right now are waited for, not upserted again
+      // (concurrent first batches of a fleet would otherwise all lock the same rows).
+      const waits: Array<Promise<unknown>> = [];
+      const mine: ReturnType<MetricStore['missingSets']> = [];
+      for (const m of this.missingSets(b)) {
+        const pending = this.upserting.get(setKey(m.agentId, m.measurement, m.labels));
+        if (pending) waits.push(pending);
+        else mine.push(m);
+      }
+      if (mine.length) {
+        const p = this.upsertSets(mine);
+        const keys = mine.map((m) => setKey(m.agentId, m.measurement, m.labels));
+        for (const k of keys) this.upserting.set(k, p);
+        const done = () => {
+          for (const k of keys) if (this.upserting.get(k) === p) this.upserting.delete(k);
+        };
+        p.then(done, done);
+        waits.push(p);
+      }
+      await Promise.all(waits);
       sets = this.lookupSets(b);
-      if (!sets) throw new Error('series sets missing after upsert');
     }
     timer?.lap('sets');
     const { setOf, colMap } = sets;
