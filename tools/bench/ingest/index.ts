@@ -2,7 +2,7 @@
  * Metrics ingest benchmark.
  *
  *   npx tsx tools/bench/ingest/index.ts [--peer influxdb] [--values 2000000] [--agents 1000]
- *       [--batch 5000] [--concurrency 4] [--no-json] [--no-build]
+ *       [--batch 5000] [--concurrency 4] [--rounds 1] [--no-json] [--no-build]
  *
  * Starts the built API (apps/api/dist) against a fresh database on the local PostgreSQL,
  * registers the agents, then sends the same generated data as InfluxDB line protocol
@@ -11,7 +11,9 @@
  * values in total. Prints lines/s, values/s, p50/p99 per request, API and PostgreSQL CPU,
  * API RSS and on-disk bytes per stored value. With `--peer influxdb` it starts Debian's
  * `influxd` (1.x) with its data in a temp dir on loopback, sends the same line protocol to
- * its /write and prints both side by side with the ratio. Exits non-zero on any failed request.
+ * its /write and prints both side by side with the ratio; `--rounds N` adds N-1 more line-protocol
+ * rounds alternating the two (fresh timestamps each) and prints the median ratio, for shared
+ * machines whose load changes between runs. Exits non-zero on any failed request.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +44,8 @@ const TOTAL_VALUES = opt('values', 2_000_000);
 const AGENTS = opt('agents', 1000);
 const BATCH = opt('batch', 5000);
 const CONCURRENCY = opt('concurrency', 4);
+/** With --peer: rounds of line protocol, alternating agent-monitor and the peer. */
+const ROUNDS = opt('rounds', 1);
 const FIELDS = 8;
 const LINES = Math.ceil(TOTAL_VALUES / FIELDS);
 const STEP_MS = 10_000;
@@ -406,6 +410,41 @@ async function main(): Promise<void> {
         `\nline protocol values/s: agent-monitor / influxdb = ${fmt(ratio, 2)}×` +
           `   bytes/value: agent-monitor ${fmt(results[0][1] ?? 0, 1)} vs influxdb ${fmt(inf[1] ?? 0, 1)}` +
           ' (influxdb measured right after the run: WAL + TSM before compaction)',
+      );
+    }
+    // More rounds, alternating the two servers on fresh timestamps: on a shared machine the
+    // load changes from minute to minute, and alternating puts both through the same spells.
+    if (inf && ROUNDS > 1) {
+      const sendAm = (body: string) =>
+        fetch(`${api!.baseUrl}/api/v2/write?bucket=bench&precision=ms`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Token ${key}` },
+          body,
+        });
+      const sendInflux = (body: string) =>
+        fetch(`${influx!.url}/write?db=bench&precision=ms`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body,
+        });
+      const ratios = [lp.values / lp.seconds / (inf[0].values / inf[0].seconds)];
+      const rate = (r: RunResult) => r.values / r.seconds;
+      console.log(`\n${ROUNDS - 1} more rounds, alternating (values/s, p99 per batch):`);
+      for (let round = 1; round < ROUNDS; round++) {
+        const bodies = samples(start, round).map((b) => lineProtocol(b, ids));
+        const a = await run('agent-monitor', bodies, sendAm, api.proc.pid!, LINES);
+        const b = await run('influxdb', bodies, sendInflux, influx!.pid, LINES);
+        ratios.push(rate(a) / rate(b));
+        console.log(
+          `  round ${round + 1}: agent-monitor ${fmt(rate(a)).padStart(9)} p99 ${fmt(a.p99).padStart(5)} ms` +
+            ` (${fmt((a.cpu / a.lines) * 1e6, 1)} µs/line)   influxdb ${fmt(rate(b)).padStart(9)} p99 ${fmt(b.p99).padStart(5)} ms` +
+            `   ratio ${fmt(rate(a) / rate(b), 2)}×`,
+        );
+      }
+      ratios.sort((x, y) => x - y);
+      console.log(
+        `line protocol ratio over ${ROUNDS} rounds: median ${fmt(ratios[Math.floor(ratios.length / 2)], 2)}×, ` +
+          `min ${fmt(ratios[0], 2)}×, max ${fmt(ratios[ratios.length - 1], 2)}×`,
       );
     }
     console.log(
