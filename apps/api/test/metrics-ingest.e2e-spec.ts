@@ -8,7 +8,11 @@ import {
 } from '@agent-monitor/contracts';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import type { IngestResult, RegisterAgentResponse } from '@agent-monitor/contracts';
-import { InternalEvent, type InternalEventPayloads } from '../src/common/events.js';
+import {
+  InternalEvent,
+  ingestedSamples,
+  type InternalEventPayloads,
+} from '../src/common/events.js';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createApiKey, createUser, type TestUser } from './agents-fixtures.js';
 import { rawRowCount, rawValues, registerAgents } from './metrics-fixtures.js';
@@ -78,20 +82,18 @@ describe('metrics ingest (real PostgreSQL over HTTP)', () => {
         ]),
       );
       expect(stored).toHaveLength(4);
-      expect(events).toEqual([
+      expect(events).toHaveLength(1);
+      expect(events[0].values).toBe(4);
+      expect(ingestedSamples(events[0])).toEqual([
         {
-          samples: [
-            {
-              agentId: a1.id,
-              ts,
-              values: {
-                cpu_usage: 41.5,
-                memory_usage: 70,
-                healthy: 1,
-                'ai_metrics.tokens{model=gpt4}': 1200,
-              },
-            },
-          ],
+          agentId: a1.id,
+          ts,
+          values: {
+            cpu_usage: 41.5,
+            memory_usage: 70,
+            healthy: 1,
+            'ai_metrics.tokens{model=gpt4}': 1200,
+          },
         },
       ]);
     });
@@ -439,6 +441,85 @@ describe('metrics ingest (real PostgreSQL over HTTP)', () => {
         (v) => v.name === 'client_test.value{model=x}',
       );
       expect(vals.map((v) => v.v)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+  });
+
+  describe('am_ingest_rejected_samples_total', () => {
+    const rejected = async () => {
+      const text = (await http.get<string>('/metrics')).body;
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(
+        /^am_ingest_rejected_samples_total\{reason="([^"]+)"\} (\S+)$/gm,
+      ))
+        out[m[1]] = Number(m[2]);
+      return out;
+    };
+    const delta = (a: Record<string, number>, b: Record<string, number>) =>
+      Object.fromEntries(
+        Object.keys(b)
+          .filter((k) => b[k] !== (a[k] ?? 0))
+          .map((k) => [k, b[k] - (a[k] ?? 0)]),
+      );
+
+    it('counts every refused sample by reason; accepted ones do not count', async () => {
+      const now = Date.now();
+      let before = await rejected();
+      // JSON: a bad value, a future timestamp and an innocent sample refused with them.
+      const json = await http.post(
+        '/api/v2/metrics/batch',
+        {
+          samples: [
+            { agentId: a1.id, timestamp: now, metrics: { cpu_usage: 'x' } },
+            { agentId: a1.id, timestamp: now + 3_600_000, metrics: { cpu_usage: 2 } },
+            { agentId: a1.id, timestamp: now, metrics: { cpu_usage: 3 } },
+          ],
+        },
+        bearer(metricsKey),
+      );
+      expect(json.status).toBe(400);
+      let after = await rejected();
+      expect(delta(before, after)).toEqual({ validation: 1, timestamp: 1, batch_rejected: 1 });
+
+      // Line protocol: one line of an unknown agent among two good ones.
+      before = after;
+      const lp = await http.request('POST', '/api/v2/write?bucket=b&precision=ms', {
+        raw: [
+          `agent_metrics,agent_id=${a1.id} cpu_usage=1 ${now}`,
+          `agent_metrics,agent=nobody-at-all cpu_usage=1 ${now}`,
+          `agent_metrics,agent_id=${a2.id} cpu_usage=1 ${now}`,
+        ].join('\n'),
+        headers: { 'content-type': 'text/plain', authorization: `Token ${metricsKey}` },
+      });
+      expect(lp.status).toBe(400);
+      after = await rejected();
+      expect(delta(before, after)).toEqual({ unknown_agent: 1, batch_rejected: 2 });
+
+      // An agent key writing for another agent; then a bad line; then an accepted batch.
+      before = after;
+      const other = await http.post(
+        '/api/v2/metrics/batch',
+        {
+          samples: [
+            { agentId: a2.id, metrics: { cpu_usage: 1 } },
+            { agentId: a2.id, metrics: { cpu_usage: 2 } },
+          ],
+        },
+        bearer(a1.agentKey),
+      );
+      expect(other.status).toBe(403);
+      const bad = await http.request('POST', '/api/v2/write?bucket=b&precision=ms', {
+        raw: `agent_metrics,agent_id=${a1.id} cpu_usage="high" ${now}`,
+        headers: { 'content-type': 'text/plain', authorization: `Token ${metricsKey}` },
+      });
+      expect(bad.status).toBe(400);
+      const ok = await http.post(
+        '/api/v2/metrics/batch',
+        { samples: [{ agentId: a1.id, timestamp: now - 1000, metrics: { cpu_usage: 5 } }] },
+        bearer(metricsKey),
+      );
+      expect(ok.status).toBe(200);
+      after = await rejected();
+      expect(delta(before, after)).toEqual({ forbidden: 2, validation: 1 });
     });
   });
 

@@ -166,12 +166,18 @@ export async function registerAgents(
 
 /** utime+stime in seconds of a process (0 when gone). */
 export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
+/** utime and stime in seconds of a process (0 when gone). */
+export function cpuTimes(pid: number): { user: number; sys: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const parts = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(parts[11]) + Number(parts[12])) / clockTicks();
+    return { user: Number(parts[11]) / clockTicks(), sys: Number(parts[12]) / clockTicks() };
   } catch {
-    return 0;
+    return { user: 0, sys: 0 };
   }
 }
 

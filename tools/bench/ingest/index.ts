@@ -2,7 +2,7 @@
  * Metrics ingest benchmark.
  *
  *   npx tsx tools/bench/ingest/index.ts [--peer influxdb] [--values 2000000] [--agents 1000]
- *       [--batch 5000] [--concurrency 4] [--no-json] [--no-build]
+ *       [--batch 5000] [--concurrency 4] [--rounds 1] [--no-json] [--no-build]
  *
  * Starts the built API (apps/api/dist) against a fresh database on the local PostgreSQL,
  * registers the agents, then sends the same generated data as InfluxDB line protocol
@@ -11,7 +11,9 @@
  * values in total. Prints lines/s, values/s, p50/p99 per request, API and PostgreSQL CPU,
  * API RSS and on-disk bytes per stored value. With `--peer influxdb` it starts Debian's
  * `influxd` (1.x) with its data in a temp dir on loopback, sends the same line protocol to
- * its /write and prints both side by side with the ratio. Exits non-zero on any failed request.
+ * its /write and prints both side by side with the ratio; `--rounds N` adds N-1 more line-protocol
+ * rounds alternating the two (fresh timestamps each) and prints the median ratio, for shared
+ * machines whose load changes between runs. Exits non-zero on any failed request.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,8 +22,8 @@ import path from 'node:path';
 import pg from 'pg';
 import {
   buildApi,
-  cpuSeconds,
   cpuSecondsByName,
+  cpuTimes,
   createDatabase,
   fmt,
   freePort,
@@ -42,6 +44,8 @@ const TOTAL_VALUES = opt('values', 2_000_000);
 const AGENTS = opt('agents', 1000);
 const BATCH = opt('batch', 5000);
 const CONCURRENCY = opt('concurrency', 4);
+/** With --peer: rounds of line protocol, alternating agent-monitor and the peer. */
+const ROUNDS = opt('rounds', 1);
 const FIELDS = 8;
 const LINES = Math.ceil(TOTAL_VALUES / FIELDS);
 const STEP_MS = 10_000;
@@ -129,8 +133,22 @@ interface RunResult {
   p99: number;
   max: number;
   cpu: number;
+  cpuUser: number;
+  cpuSys: number;
   pgCpu: number;
   rss: { rss: number; peak: number };
+  /** agent-monitor only: seconds per ingest phase (am_ingest_phase_seconds_total deltas) */
+  phases?: Record<string, number>;
+}
+
+/** am_ingest_phase_seconds_total by phase, from the API's /metrics. */
+async function phaseSeconds(baseUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^am_ingest_phase_seconds_total\{phase="([^"]+)"\} (\S+)$/gm)) {
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
 }
 
 async function run(
@@ -142,7 +160,7 @@ async function run(
 ): Promise<RunResult> {
   const lat: number[] = [];
   let next = 0;
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuTimes(pid);
   const pg0 = cpuSecondsByName('postgres');
   const t0 = performance.now();
   await Promise.all(
@@ -167,7 +185,12 @@ async function run(
     p50: percentile(lat, 0.5),
     p99: percentile(lat, 0.99),
     max: lat[lat.length - 1],
-    cpu: cpuSeconds(pid) - cpu0,
+    ...(() => {
+      const c = cpuTimes(pid);
+      const user = c.user - cpu0.user;
+      const sys = c.sys - cpu0.sys;
+      return { cpu: user + sys, cpuUser: user, cpuSys: sys };
+    })(),
     pgCpu: cpuSecondsByName('postgres') - pg0,
     rss: rssMiB(pid),
   };
@@ -177,10 +200,19 @@ function print(r: RunResult, bytesPerValue: number | null, pgCounted: boolean): 
   console.log(
     `${r.label.padEnd(28)} ${fmt(r.lines / r.seconds).padStart(10)} lines/s ${fmt(r.values / r.seconds).padStart(12)} values/s` +
       `  p50 ${fmt(r.p50).padStart(5)} ms  p99 ${fmt(r.p99).padStart(5)} ms  max ${fmt(r.max).padStart(5)} ms` +
-      `  server CPU ${fmt(r.cpu, 1)} s${pgCounted ? ` + postgres ${fmt(r.pgCpu, 1)} s` : ''}` +
+      `  server CPU ${fmt(r.cpu, 1)} s (${fmt((r.cpu / r.lines) * 1e6, 1)} µs/line: user ${fmt((r.cpuUser / r.lines) * 1e6, 1)} + sys ${fmt((r.cpuSys / r.lines) * 1e6, 1)})` +
+      `${pgCounted ? ` + postgres ${fmt(r.pgCpu, 1)} s` : ''}` +
       `  RSS ${fmt(r.rss.rss)} MiB (peak ${fmt(r.rss.peak)})` +
       (bytesPerValue !== null ? `  ${fmt(bytesPerValue, 1)} B/value on disk` : ''),
   );
+  if (r.phases) {
+    console.log(
+      `${''.padEnd(28)} ingest phases (wall µs/line, includes waiting): ` +
+        Object.entries(r.phases)
+          .map(([k, v]) => `${k} ${fmt((v / r.lines) * 1e6, 2)}`)
+          .join(', '),
+    );
+  }
 }
 
 async function rawBytes(
@@ -304,6 +336,7 @@ async function main(): Promise<void> {
       `line protocol: ${lpBodies.length} bodies, ${fmt(lpBodies.reduce((n, b) => n + b.length, 0) / 1048576, 1)} MiB`,
     );
     const results: Array<[RunResult, number | null]> = [];
+    const ph0 = await phaseSeconds(api.baseUrl);
     const lp = await run(
       'agent-monitor /api/v2/write',
       lpBodies,
@@ -316,6 +349,8 @@ async function main(): Promise<void> {
       api.proc.pid!,
       LINES,
     );
+    const ph1 = await phaseSeconds(api.baseUrl);
+    lp.phases = Object.fromEntries(Object.entries(ph1).map(([k, v]) => [k, v - (ph0[k] ?? 0)]));
     const afterLp = await rawBytes(db.url);
     results.push([lp, (afterLp.heap + afterLp.index) / afterLp.values]);
     console.log(
@@ -326,6 +361,7 @@ async function main(): Promise<void> {
 
     if (!args.includes('--no-json')) {
       const jsonBodies = samples(start, 5000).map((b) => jsonBatch(b, ids));
+      const jph0 = await phaseSeconds(api.baseUrl);
       const js = await run(
         'agent-monitor /metrics/batch',
         jsonBodies,
@@ -338,6 +374,8 @@ async function main(): Promise<void> {
         api.proc.pid!,
         LINES,
       );
+      const jph1 = await phaseSeconds(api.baseUrl);
+      js.phases = Object.fromEntries(Object.entries(jph1).map(([k, v]) => [k, v - (jph0[k] ?? 0)]));
       results.push([js, null]);
     }
 
@@ -372,6 +410,41 @@ async function main(): Promise<void> {
         `\nline protocol values/s: agent-monitor / influxdb = ${fmt(ratio, 2)}×` +
           `   bytes/value: agent-monitor ${fmt(results[0][1] ?? 0, 1)} vs influxdb ${fmt(inf[1] ?? 0, 1)}` +
           ' (influxdb measured right after the run: WAL + TSM before compaction)',
+      );
+    }
+    // More rounds, alternating the two servers on fresh timestamps: on a shared machine the
+    // load changes from minute to minute, and alternating puts both through the same spells.
+    if (inf && ROUNDS > 1) {
+      const sendAm = (body: string) =>
+        fetch(`${api!.baseUrl}/api/v2/write?bucket=bench&precision=ms`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Token ${key}` },
+          body,
+        });
+      const sendInflux = (body: string) =>
+        fetch(`${influx!.url}/write?db=bench&precision=ms`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body,
+        });
+      const ratios = [lp.values / lp.seconds / (inf[0].values / inf[0].seconds)];
+      const rate = (r: RunResult) => r.values / r.seconds;
+      console.log(`\n${ROUNDS - 1} more rounds, alternating (values/s, p99 per batch):`);
+      for (let round = 1; round < ROUNDS; round++) {
+        const bodies = samples(start, round).map((b) => lineProtocol(b, ids));
+        const a = await run('agent-monitor', bodies, sendAm, api.proc.pid!, LINES);
+        const b = await run('influxdb', bodies, sendInflux, influx!.pid, LINES);
+        ratios.push(rate(a) / rate(b));
+        console.log(
+          `  round ${round + 1}: agent-monitor ${fmt(rate(a)).padStart(9)} p99 ${fmt(a.p99).padStart(5)} ms` +
+            ` (${fmt((a.cpu / a.lines) * 1e6, 1)} µs/line)   influxdb ${fmt(rate(b)).padStart(9)} p99 ${fmt(b.p99).padStart(5)} ms` +
+            `   ratio ${fmt(rate(a) / rate(b), 2)}×`,
+        );
+      }
+      ratios.sort((x, y) => x - y);
+      console.log(
+        `line protocol ratio over ${ROUNDS} rounds: median ${fmt(ratios[Math.floor(ratios.length / 2)], 2)}×, ` +
+          `min ${fmt(ratios[0], 2)}×, max ${fmt(ratios[ratios.length - 1], 2)}×`,
       );
     }
     console.log(

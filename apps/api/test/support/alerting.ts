@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { InternalEvent, type IngestedSample } from '../../src/common/events.js';
+import { InternalEvent, ingestedBatchOf, type IngestedBatch } from '../../src/common/events.js';
 import type { TestApp } from './test-app.js';
 
 /** Test timings: evaluation every 50 ms, retries from 100 ms, 1 s per attempt. */
@@ -25,9 +25,9 @@ export function ingest(
   samples: Array<{ agentId: string; values: Record<string, number>; ts?: number }>,
 ): void {
   const bus = t.app.get(EventEmitter2);
-  const payload: { samples: IngestedSample[] } = {
-    samples: samples.map((s) => ({ agentId: s.agentId, ts: s.ts ?? Date.now(), values: s.values })),
-  };
+  const payload: IngestedBatch = ingestedBatchOf(
+    samples.map((s) => ({ agentId: s.agentId, ts: s.ts ?? Date.now(), values: s.values })),
+  );
   bus.emit(InternalEvent.MetricsIngested, payload);
 }
 

@@ -130,14 +130,12 @@ export function inScope(scope: AlertScope, a: AgentState): boolean {
   return true;
 }
 
-/**
- * The one place that reads the MetricsIngested payload (its shape may change for speed): the
- * engine needs, per sample, the agent, the time (epoch ms) and query name → value. Read twice.
- */
-function ingestedSamples(
-  p: InternalEventPayloads[typeof InternalEvent.MetricsIngested],
-): ReadonlyArray<{ agentId: string; ts: number; values: Record<string, number> }> {
-  return p.samples;
+/** `ai_metrics.inference_time{model=gpt4}` → base `ai_metrics.inference_time`, label key `model=gpt4`. */
+function splitQueryName(name: string): { base: string; labelKey: string } {
+  const brace = name.indexOf('{');
+  return brace === -1
+    ? { base: name, labelKey: '' }
+    : { base: name.slice(0, brace), labelKey: name.slice(brace + 1, -1) };
 }
 
 const UNREACHABLE = new Set<string>(UNREACHABLE_STATUSES);
@@ -469,39 +467,41 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   async onMetrics(p: InternalEventPayloads[typeof InternalEvent.MetricsIngested]): Promise<void> {
     if (this.stopping) return;
     const started = performance.now();
-    const samples = ingestedSamples(p);
-    const unknown = new Set<string>();
-    for (const s of samples) if (!this.agents.get(s.agentId)?.metaLoaded) unknown.add(s.agentId);
-    if (unknown.size) await this.loadMeta([...unknown]);
+    const unknown = [...new Set(p.series.map((s) => s.agentId))].filter(
+      (id) => !this.agents.get(id)?.metaLoaded,
+    );
+    if (unknown.length) await this.loadMeta(unknown);
     const now = Date.now();
+    // The batch is column-wise (IngestedBatch): split each column's query name into base metric
+    // and label key, and look its rules up once per series column, not per value.
+    const cols = p.series.map((s) =>
+      s.names.map(splitQueryName).map((c) => ({ ...c, rules: this.metricRules.get(c.base) })),
+    );
+    const anyData = [...this.rules.values()].filter((r) => r.anyData).map((r) => r.row.id);
     // agent → rule → label keys the batch touched ('' = an unlabelled series: every key)
     const touched = new Map<string, Map<string, Set<string>>>();
-    for (const s of samples) {
+    const mark = (agentId: string, ruleId: string, labelKey: string) => {
+      let byRule = touched.get(agentId);
+      if (!byRule) touched.set(agentId, (byRule = new Map()));
+      let keys = byRule.get(ruleId);
+      if (!keys) byRule.set(ruleId, (keys = new Set()));
+      keys.add(labelKey);
+    };
+    for (let i = 0; i < p.rows; i++) {
+      const s = p.series[p.rowSeries[i]];
+      const ts = p.rowTs[i];
       const a = this.agent(s.agentId);
-      a.lastSeenAny = Math.max(a.lastSeenAny ?? 0, s.ts);
-      let ruleIds = touched.get(a.id);
-      for (const name in s.values) {
-        const brace = name.indexOf('{');
-        const base = brace === -1 ? name : name.slice(0, brace);
-        const rules = this.metricRules.get(base);
+      a.lastSeenAny = Math.max(a.lastSeenAny ?? 0, ts);
+      const c = cols[p.rowSeries[i]];
+      for (let j = 0; j < c.length; j++) {
+        const { base, labelKey, rules } = c[j];
         if (!rules) continue;
-        const labelKey = brace === -1 ? '' : name.slice(brace + 1, -1);
-        this.record(a, base, labelKey, s.ts, s.values[name], now);
-        if (!ruleIds) touched.set(a.id, (ruleIds = new Map()));
-        for (const id of rules) {
-          let keys = ruleIds.get(id);
-          if (!keys) ruleIds.set(id, (keys = new Set()));
-          keys.add(labelKey);
-        }
+        const value = p.vals[p.rowOffset[i] + j];
+        if (value !== value) continue; // NaN: no value in this column
+        this.record(a, base, labelKey, ts, value, now);
+        for (const id of rules) mark(a.id, id, labelKey);
       }
-      for (const r of this.rules.values()) {
-        if (r.anyData) {
-          if (!ruleIds) touched.set(a.id, (ruleIds = new Map()));
-          let keys = ruleIds.get(r.row.id);
-          if (!keys) ruleIds.set(r.row.id, (keys = new Set()));
-          keys.add('');
-        }
-      }
+      for (const id of anyData) mark(a.id, id, '');
     }
     for (const [agentId, ruleIds] of touched) {
       const a = this.agent(agentId);

@@ -74,25 +74,31 @@ export class LatestMetricsCache
     }
   }
 
-  /** Records stored samples (after commit). */
-  update(agentId: string, tsMs: number, values: Record<string, number>): void {
+  /**
+   * Records stored values (after commit): `values[name]` sampled at `stamps[name]` (epoch ms).
+   * An older late value never replaces a newer one.
+   */
+  update(agentId: string, values: Record<string, number>, stamps: Record<string, number>): void {
     let e = this.memory.get(agentId);
     if (!e) {
       e = { atMs: 0, values: {}, stamps: {} };
       this.memory.set(agentId, e);
       this.misses.delete(agentId);
     }
-    const changed: Record<string, string> = {};
-    for (const [k, v] of Object.entries(values)) {
-      if ((e.stamps[k] ?? -Infinity) <= tsMs) {
-        e.values[k] = v;
-        e.stamps[k] = tsMs;
-        changed[k] = String(v);
+    const r = this.redis;
+    const changed: Record<string, string> | null = r?.isReady ? {} : null;
+    let any = false;
+    for (const k in values) {
+      const ts = stamps[k];
+      if ((e.stamps[k] ?? -Infinity) <= ts) {
+        e.values[k] = values[k];
+        e.stamps[k] = ts;
+        if (ts > e.atMs) e.atMs = ts;
+        if (changed) changed[k] = String(values[k]);
+        any = true;
       }
     }
-    if (tsMs > e.atMs) e.atMs = tsMs;
-    const r = this.redis;
-    if (r?.isReady && Object.keys(changed).length) {
+    if (r && changed && any) {
       const key = `am:metrics:latest:${agentId}`;
       r.multi()
         .hSet(key, { ...changed, '@at': String(e.atMs) })

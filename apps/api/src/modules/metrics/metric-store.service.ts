@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { formatMetricName } from '@agent-monitor/contracts';
+import type { IngestedBatch } from '../../common/events.js';
 import { parseCanonicalLabels } from './labels.js';
 import {
   PARENT_TABLE,
@@ -13,24 +14,7 @@ import {
   partitionStart,
   type StorageLevel,
 } from './partitions.js';
-
-/** One validated sample of one series set: the unit the store writes. */
-export interface StoreSample {
-  agentId: string;
-  /** epoch microseconds */
-  tsUs: number;
-  measurement: string;
-  /** canonical label text `k=v,k2=v2` ('' when none) */
-  labels: string;
-  fields: Array<[string, number]>;
-}
-
-/** A stored wide row: its set, timestamp and values aligned to the set's fields. */
-export interface StoredRow {
-  set: SeriesSet;
-  tsUs: number;
-  vals: Array<number | null>;
-}
+import type { SampleBatch } from './sample-columns.js';
 
 interface MissingSet {
   agentId: string;
@@ -61,12 +45,21 @@ interface SeriesRow {
 const setKey = (agentId: string, measurement: string, labels: string) =>
   `${agentId}\u0000${measurement}\u0000${labels}`;
 
-/** `YYYY-MM-DDTHH:MM:SS.uuuuuuZ` for COPY text format. */
-export function tsText(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const rest = us - ms * 1000;
-  const iso = new Date(ms).toISOString();
-  return rest ? `${iso.slice(0, -1)}${String(rest).padStart(3, '0')}Z` : iso;
+/** Per batch series, which columns hold at least one value in this batch. */
+function usedColumns(b: SampleBatch): Uint8Array[] {
+  const used = b.series.map((x) => new Uint8Array(x.fields.length));
+  for (let r = 0; r < b.rows; r++) {
+    const u = used[b.rowSeries[r]];
+    for (let j = b.rowOffset[r], c = 0; j < b.rowOffset[r + 1]; j++, c++) {
+      if (b.vals[j] === b.vals[j]) u[c] = 1;
+    }
+  }
+  return used;
+}
+
+/** Optional per-phase stopwatch of one request. */
+export interface PhaseTimer {
+  lap(phase: string): void;
 }
 
 const MINUTE_US = 60_000_000;
@@ -75,49 +68,72 @@ const MINUTE_US = 60_000_000;
 const PG_EPOCH_US = 946_684_800_000_000;
 const FLOAT8_OID = 701;
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const TWO_32 = 4_294_967_296;
+/** Bytes of one binary COPY row besides its array elements: field count, 3 field lengths,
+ * int4, timestamptz, array header (ndim, has-null, oid, length, lower bound). */
+const ROW_FIXED = 2 + 4 + 4 + 4 + 8 + 4 + 20;
 
 /**
- * Rows in PostgreSQL's binary COPY format (int4, timestamptz, float8[]): no number→text→number
- * round trip on either side, which text COPY spends most of its time on.
+ * Rows in PostgreSQL's binary COPY format (int4 series id, timestamptz, float8[] with NULL for
+ * NaN cells), written straight into one Buffer in the given row order: no number→text→number
+ * round trip, no object per row.
  */
-export function encodeBinaryCopy(rows: StoredRow[]): Buffer {
-  let size = COPY_SIGNATURE.length + 8 + 2;
-  for (const r of rows) size += 2 + 8 + 12 + 4 + 20 + r.vals.length * 4 + countValues(r.vals) * 8;
+export function encodeBinaryCopy(
+  order: Int32Array,
+  rowSet: Int32Array,
+  setIds: Int32Array,
+  rowTs: Float64Array,
+  rowOffset: Int32Array,
+  vals: Float64Array,
+  values: number,
+): Buffer {
+  const n = order.length;
+  let size = COPY_SIGNATURE.length + 8 + 2 + values * 8;
+  for (let k = 0; k < n; k++) {
+    const r = order[k];
+    size += ROW_FIXED + (rowOffset[r + 1] - rowOffset[r]) * 4;
+  }
   const buf = Buffer.allocUnsafe(size);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let o = COPY_SIGNATURE.copy(buf, 0);
-  o = buf.writeInt32BE(0, o); // flags
-  o = buf.writeInt32BE(0, o); // header extension length
-  for (const r of rows) {
-    const n = r.vals.length;
-    const present = countValues(r.vals);
-    o = buf.writeInt16BE(3, o);
-    o = buf.writeInt32BE(4, o);
-    o = buf.writeInt32BE(r.set.id, o);
-    o = buf.writeInt32BE(8, o);
-    o = buf.writeBigInt64BE(BigInt(r.tsUs - PG_EPOCH_US), o);
-    o = buf.writeInt32BE(20 + n * 4 + present * 8, o);
-    o = buf.writeInt32BE(1, o); // dimensions
-    o = buf.writeInt32BE(present < n ? 1 : 0, o); // has nulls
-    o = buf.writeInt32BE(FLOAT8_OID, o);
-    o = buf.writeInt32BE(n, o);
-    o = buf.writeInt32BE(1, o); // lower bound
-    for (let j = 0; j < n; j++) {
-      const v = r.vals[j];
-      if (v === null) o = buf.writeInt32BE(-1, o);
-      else {
-        o = buf.writeInt32BE(8, o);
-        o = buf.writeDoubleBE(v, o);
+  dv.setInt32(o, 0); // flags
+  dv.setInt32(o + 4, 0); // header extension length
+  o += 8;
+  for (let k = 0; k < n; k++) {
+    const r = order[k];
+    const a = rowOffset[r];
+    const w = rowOffset[r + 1] - a;
+    let present = 0;
+    for (let j = a; j < a + w; j++) if (vals[j] === vals[j]) present++;
+    dv.setInt16(o, 3);
+    dv.setInt32(o + 2, 4);
+    dv.setInt32(o + 6, setIds[rowSet[r]]);
+    dv.setInt32(o + 10, 8);
+    const t = rowTs[r] - PG_EPOCH_US;
+    const hi = Math.floor(t / TWO_32);
+    dv.setInt32(o + 14, hi);
+    dv.setUint32(o + 18, t - hi * TWO_32);
+    dv.setInt32(o + 22, 20 + w * 4 + present * 8);
+    dv.setInt32(o + 26, 1); // dimensions
+    dv.setInt32(o + 30, present < w ? 1 : 0); // has nulls
+    dv.setInt32(o + 34, FLOAT8_OID);
+    dv.setInt32(o + 38, w);
+    dv.setInt32(o + 42, 1); // lower bound
+    o += ROW_FIXED;
+    for (let j = a; j < a + w; j++) {
+      const v = vals[j];
+      if (v === v) {
+        dv.setInt32(o, 8);
+        dv.setFloat64(o + 4, v);
+        o += 12;
+      } else {
+        dv.setInt32(o, -1);
+        o += 4;
       }
     }
   }
-  buf.writeInt16BE(-1, o);
+  dv.setInt16(o, -1);
   return buf;
-}
-
-function countValues(vals: Array<number | null>): number {
-  let c = 0;
-  for (const v of vals) if (v !== null) c++;
-  return c;
 }
 
 /**
@@ -125,16 +141,18 @@ function countValues(vals: Array<number | null>): number {
  * demand, one wide row per (series set, timestamp) written with COPY in one transaction.
  *
  * Duplicates: the optimistic path COPYs straight into `metric_raw`; a unique violation (a
- * retried batch, or a sample for an already stored timestamp) rolls back to a savepoint and
- * the batch goes through a temp table with `INSERT … ON CONFLICT DO UPDATE` merging field by
- * field (the newer value wins). Both paths commit the rollup dirty markers in the same
- * transaction, so the rollups see exactly what the raw table holds.
+ * retried batch, or a sample for an already stored timestamp) rolls the transaction back and
+ * the batch goes again through a temp table with `INSERT … ON CONFLICT DO UPDATE` merging
+ * field by field (the newer value wins). Both paths commit the rollup dirty markers in the
+ * same transaction, so the rollups see exactly what the raw table holds.
  */
 @Injectable()
 export class MetricStore {
   private readonly logger = new Logger(MetricStore.name);
   private readonly sets = new Map<string, SeriesSet>();
   private readonly byId = new Map<number, SeriesSet>();
+  /** Upserts in flight, by set key. */
+  private readonly upserting = new Map<string, Promise<void>>();
   private readonly partitions = new Set<string>();
   private partitionsLoaded = false;
 
@@ -146,93 +164,166 @@ export class MetricStore {
   }
 
   /**
-   * Writes samples (already validated) and returns the stored rows (one per series set and
-   * timestamp, duplicates merged) for the caller's post-commit work.
+   * Writes a validated batch in one transaction and returns what was stored (one row per
+   * series set and timestamp, duplicates merged: the later cell wins) for post-commit work.
    */
-  async write(samples: StoreSample[]): Promise<{ rows: StoredRow[]; values: number }> {
-    if (!samples.length) return { rows: [], values: 0 };
-    // 1. Series sets and their field lists (one key per sample; the DB only on a miss).
-    const setOf = new Array<SeriesSet | undefined>(samples.length);
-    let missing: Map<string, MissingSet> | null = null;
-    for (let i = 0; i < samples.length; i++) {
-      const s = samples[i];
-      const k = setKey(s.agentId, s.measurement, s.labels);
-      const set = this.sets.get(k);
-      let ok = !!set;
-      if (set) for (const [f] of s.fields) if (!set.index.has(f)) ok = false;
-      if (ok) {
-        setOf[i] = set;
-        continue;
+  async write(b: SampleBatch, timer?: PhaseTimer): Promise<IngestedBatch> {
+    const empty: IngestedBatch = {
+      series: [],
+      rows: 0,
+      rowSeries: new Int32Array(0),
+      rowTs: new Float64Array(0),
+      rowOffset: new Int32Array(1),
+      vals: new Float64Array(0),
+      values: 0,
+    };
+    if (!b.rows) return empty;
+    // 1. The series set of each batch series (the database only on a miss or a new field).
+    let sets = this.lookupSets(b);
+    for (let round = 0; !sets; round++) {
+      if (round === 3) throw new Error('series sets missing after upsert');
+      // Sets another request is creating right now are waited for, not upserted again
+      // (concurrent first batches of a fleet would otherwise all lock the same rows).
+      const waits: Array<Promise<unknown>> = [];
+      const mine: ReturnType<MetricStore['missingSets']> = [];
+      for (const m of this.missingSets(b)) {
+        const pending = this.upserting.get(setKey(m.agentId, m.measurement, m.labels));
+        if (pending) waits.push(pending);
+        else mine.push(m);
       }
-      missing ??= new Map();
-      let w = missing.get(k);
-      if (!w) {
-        w = { agentId: s.agentId, measurement: s.measurement, labels: s.labels, fields: new Set() };
-        missing.set(k, w);
+      if (mine.length) {
+        const p = this.upsertSets(mine);
+        const keys = mine.map((m) => setKey(m.agentId, m.measurement, m.labels));
+        for (const k of keys) this.upserting.set(k, p);
+        const done = () => {
+          for (const k of keys) if (this.upserting.get(k) === p) this.upserting.delete(k);
+        };
+        p.then(done, done);
+        waits.push(p);
       }
-      for (const [f] of s.fields) w.fields.add(f);
+      await Promise.all(waits);
+      sets = this.lookupSets(b);
     }
-    if (missing) {
-      await this.upsertSets([...missing.values()].map((w) => ({ ...w, fields: [...w.fields] })));
-      for (let i = 0; i < samples.length; i++) {
-        if (setOf[i]) continue;
-        const s = samples[i];
-        setOf[i] = this.sets.get(setKey(s.agentId, s.measurement, s.labels))!;
-      }
-    }
+    timer?.lap('sets');
+    const { setOf, colMap } = sets;
 
-    // 2. Wide rows, duplicates within the batch merged (later sample wins per field).
-    const byId = new Map<number, Map<number, StoredRow>>();
-    const rows: StoredRow[] = [];
-    let values = 0;
-    const days = new Set<number>();
-    const minutes = new Set<number>();
-    for (let i = 0; i < samples.length; i++) {
-      const s = samples[i];
-      const set = setOf[i]!;
-      let perTs = byId.get(set.id);
-      if (!perTs) byId.set(set.id, (perTs = new Map()));
-      let row = perTs.get(s.tsUs);
-      if (!row) {
-        row = { set, tsUs: s.tsUs, vals: new Array<number | null>(set.fields.length).fill(null) };
-        perTs.set(s.tsUs, row);
-        rows.push(row);
-        const minute = Math.floor(s.tsUs / MINUTE_US);
-        if (!minutes.has(minute)) {
-          minutes.add(minute);
-          days.add(partitionStart('raw', minute * 60_000));
+    // 2. Output rows: one per (set, timestamp); a repeated timestamp merges into its row.
+    const outSets: SeriesSet[] = [];
+    const outIdx = new Map<SeriesSet, number>();
+    const seriesOut = new Int32Array(b.series.length);
+    let cells = 0;
+    for (let s = 0; s < b.series.length; s++) {
+      const set = setOf[s];
+      let os = outIdx.get(set);
+      if (os === undefined) {
+        os = outSets.length;
+        outIdx.set(set, os);
+        outSets.push(set);
+      }
+      seriesOut[s] = os;
+    }
+    const widths = new Int32Array(outSets.length);
+    for (let os = 0; os < outSets.length; os++) widths[os] = outSets[os].fields.length;
+    for (let r = 0; r < b.rows; r++) cells += widths[seriesOut[b.rowSeries[r]]];
+    const nSets = outSets.length;
+    const lastTs = new Float64Array(nSets).fill(-Infinity);
+    const lastRow = new Int32Array(nSets);
+    const head = new Int32Array(nSets).fill(-1);
+    const tail = new Int32Array(nSets);
+    const byTs: Array<Map<number, number> | undefined> = new Array(nSets);
+    const next = new Int32Array(b.rows);
+    const rowSet = new Int32Array(b.rows);
+    const rowTs = new Float64Array(b.rows);
+    const rowOffset = new Int32Array(b.rows + 1);
+    const vals = new Float64Array(cells).fill(NaN);
+    const minutes: number[] = [];
+    const seenMinute = new Set<number>();
+    let lastMinute = NaN;
+    let rows = 0;
+    let used = 0;
+    const { rowSeries, rowTs: inTs, rowOffset: inOff, vals: inVals } = b;
+    for (let r = 0; r < b.rows; r++) {
+      const s = rowSeries[r];
+      const os = seriesOut[s];
+      const ts = inTs[r];
+      let target = -1;
+      if (ts === lastTs[os]) target = lastRow[os];
+      else if (ts < lastTs[os]) {
+        let m = byTs[os];
+        if (!m) {
+          m = new Map();
+          for (let k = head[os]; k >= 0; k = k === tail[os] ? -1 : next[k]) m.set(rowTs[k], k);
+          byTs[os] = m;
         }
+        target = m.get(ts) ?? -1;
       }
-      for (const [f, v] of s.fields) {
-        const idx = set.index.get(f)!;
-        if (row.vals[idx] === null) values++;
-        row.vals[idx] = v;
+      if (target < 0) {
+        target = rows++;
+        rowSet[target] = os;
+        rowTs[target] = ts;
+        rowOffset[target] = used;
+        used += widths[os];
+        if (head[os] < 0) head[os] = target;
+        else next[tail[os]] = target;
+        tail[os] = target;
+        if (ts > lastTs[os]) {
+          lastTs[os] = ts;
+          lastRow[os] = target;
+        }
+        byTs[os]?.set(ts, target);
+        const minute = Math.floor(ts / MINUTE_US);
+        if (minute !== lastMinute && !seenMinute.has(minute)) {
+          seenMinute.add(minute);
+          minutes.push(minute);
+        }
+        lastMinute = minute;
+      }
+      const to = rowOffset[target];
+      const map = colMap[s];
+      for (let j = inOff[r], c = 0; j < inOff[r + 1]; j++, c++) {
+        const v = inVals[j];
+        if (v === v) vals[to + map[c]] = v;
       }
     }
-    await this.ensurePartitions('raw', [...days]);
+    rowOffset[rows] = used;
+    let values = 0;
+    for (let j = 0; j < used; j++) if (vals[j] === vals[j]) values++;
+    const days = [...new Set(minutes.map((m) => partitionStart('raw', m * 60_000)))];
+    await this.ensurePartitions('raw', days);
+    // One day (the usual case): COPY straight into its partition, no routing per row.
+    const target = days.length === 1 ? `"${partitionName('raw', days[0])}"` : 'metric_raw';
 
-    // 3. One transaction: COPY (or merge on duplicates) + dirty markers.
-    const payload = encodeBinaryCopy(rows);
-    const dirty = [...minutes].map((m) => new Date(m * 60_000).toISOString());
+    // 3. Rows grouped by series id (the unique index is (series_id, ts): neighbouring keys
+    //    touch the same index pages), in one binary COPY payload.
+    const setIds = Int32Array.from(outSets, (x) => x.id);
+    const bySetId = Array.from(outSets.keys()).sort((x, y) => setIds[x] - setIds[y]);
+    const order = new Int32Array(rows);
+    let k = 0;
+    for (const os of bySetId) {
+      for (let r = head[os]; r >= 0; r = r === tail[os] ? -1 : next[r]) order[k++] = r;
+    }
+    const payload = encodeBinaryCopy(order, rowSet, setIds, rowTs, rowOffset, vals, values);
+    timer?.lap('encode');
+
+    // 4. One transaction, two round trips: [BEGIN; dirty markers; COPY …] then COMMIT.
+    const dirty = minutes.map((m) => `('1m','${new Date(m * 60_000).toISOString()}')`).join(',');
+    const opening = `BEGIN; INSERT INTO metric_rollup_dirty (level, bucket) VALUES ${dirty};`;
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      await client.query('SAVEPOINT copy_direct');
       try {
         await this.copy(
           client,
-          'COPY metric_raw (series_id, ts, vals) FROM STDIN (FORMAT binary)',
+          `${opening} COPY ${target} (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
           payload,
         );
       } catch (e) {
         if ((e as { code?: string }).code !== '23505') throw e;
-        await client.query('ROLLBACK TO SAVEPOINT copy_direct');
-        await client.query(
-          `CREATE TEMP TABLE metric_stage (series_id int, ts timestamptz, vals float8[]) ON COMMIT DROP`,
-        );
+        // A stored (series, ts) again: merge through a staging table, the newer value wins.
+        await client.query('ROLLBACK');
         await this.copy(
           client,
-          'COPY metric_stage (series_id, ts, vals) FROM STDIN (FORMAT binary)',
+          `${opening} CREATE TEMP TABLE metric_stage (series_id int, ts timestamptz, vals float8[]) ON COMMIT DROP;
+           COPY metric_stage (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
           payload,
         );
         await client.query(
@@ -241,10 +332,6 @@ export class MetricStore {
            ON CONFLICT (series_id, ts) DO UPDATE SET vals = metric_merge_vals(r.vals, EXCLUDED.vals)`,
         );
       }
-      await client.query(
-        `INSERT INTO metric_rollup_dirty (level, bucket) SELECT '1m', unnest($1::timestamptz[])`,
-        [dirty],
-      );
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -252,7 +339,70 @@ export class MetricStore {
     } finally {
       client.release();
     }
-    return { rows, values };
+    timer?.lap('commit');
+    const tsMs = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) tsMs[r] = Math.floor(rowTs[r] / 1000);
+    return {
+      series: outSets,
+      rows,
+      rowSeries: rowSet.subarray(0, rows),
+      rowTs: tsMs,
+      rowOffset: rowOffset.subarray(0, rows + 1),
+      vals: vals.subarray(0, used),
+      values,
+    };
+  }
+
+  /** Sets and column maps of every batch series from the cache; null when one is missing. */
+  private lookupSets(b: SampleBatch): { setOf: SeriesSet[]; colMap: Int32Array[] } | null {
+    const setOf = new Array<SeriesSet>(b.series.length);
+    const colMap = new Array<Int32Array>(b.series.length);
+    let used: Uint8Array[] | null = null;
+    for (let s = 0; s < b.series.length; s++) {
+      const x = b.series[s];
+      const set = this.sets.get(setKey(x.agentId, x.measurement, x.labels));
+      if (!set) return null;
+      const map = new Int32Array(x.fields.length);
+      for (let c = 0; c < x.fields.length; c++) {
+        const idx = set.index.get(x.fields[c]);
+        if (idx === undefined) {
+          // A column the set lacks is fine only when this batch holds no value in it.
+          used ??= usedColumns(b);
+          if (used[s][c]) return null;
+          map[c] = -1;
+        } else map[c] = idx;
+      }
+      setOf[s] = set;
+      colMap[s] = map;
+    }
+    return { setOf, colMap };
+  }
+
+  /** Sets (or fields of sets) that the batch writes and the cache does not know. */
+  private missingSets(
+    b: SampleBatch,
+  ): Array<{ agentId: string; measurement: string; labels: string; fields: string[] }> {
+    const used = usedColumns(b);
+    const missing = new Map<string, MissingSet>();
+    b.series.forEach((x, s) => {
+      const k = setKey(x.agentId, x.measurement, x.labels);
+      const set = this.sets.get(k);
+      for (let c = 0; c < x.fields.length; c++) {
+        if (!used[s][c] || set?.index.has(x.fields[c])) continue;
+        let w = missing.get(k);
+        if (!w) {
+          w = {
+            agentId: x.agentId,
+            measurement: x.measurement,
+            labels: x.labels,
+            fields: new Set(),
+          };
+          missing.set(k, w);
+        }
+        w.fields.add(x.fields[c]);
+      }
+    });
+    return [...missing.values()].map((w) => ({ ...w, fields: [...w.fields] }));
   }
 
   private async copy(client: pg.PoolClient, sql: string, payload: Buffer): Promise<void> {

@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import type { Counter } from 'prom-client';
 import {
   formatLabels,
   parseMetricName,
@@ -10,13 +11,15 @@ import {
 } from '@agent-monitor/contracts';
 import { canActForAgent, type Principal } from '../../common/access.js';
 import { badRequest, forbidden, notFound } from '../../common/errors.js';
-import { InternalEvent, type IngestedSample } from '../../common/events.js';
+import { InternalEvent, type IngestedBatch } from '../../common/events.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { MetricsRegistry } from '../system/metrics-registry.service.js';
 import { LatestMetricsCache } from './latest-metrics.cache.js';
-import { parseLineProtocol } from './line-protocol.parser.js';
-import { MetricStore, type StoreSample } from './metric-store.service.js';
+import { LineProtocolReader, type LineSeries } from './line-protocol.parser.js';
+import { MetricStore, type PhaseTimer } from './metric-store.service.js';
 import { MetricsLiveService } from './metrics-live.service.js';
+import { SampleColumns, type BatchSeries, type SampleBatch } from './sample-columns.js';
 
 export interface SampleError {
   /** 0-based sample index (JSON) */
@@ -26,18 +29,79 @@ export interface SampleError {
   message: string;
 }
 
+/** Why samples were refused (label of `am_ingest_rejected_samples_total`). */
+export type RejectReason =
+  | 'validation'
+  | 'timestamp'
+  | 'unknown_agent'
+  | 'forbidden'
+  /** good samples of a batch refused because of other samples in it */
+  | 'batch_rejected';
+
 const NAME_PART = /^[A-Za-z_][\w:-]{0,127}$/;
 const FUTURE_LIMIT_MS = 10 * 60_000;
 /** Tags that name the agent in line protocol (in this order); they are not series labels. */
 const AGENT_TAGS = ['agent_id', 'agent', 'host'];
 const MAX_ERRORS = 100;
+const FUTURE_MESSAGE = 'timestamp is more than 10 minutes in the future';
+const OLD_MESSAGE = 'timestamp is older than the raw retention';
+
+/** What a line-protocol series key means: the agent reference and the canonical labels. */
+interface LineMeta {
+  ref: string | null;
+  labels: string;
+}
+
+/** A JSON metric name, parsed once: its series group and field, or why it is refused. */
+interface JsonName {
+  measurement: string;
+  labels: string;
+  /** `measurement\0labels` */
+  group: string;
+  field: string;
+}
+
+interface JsonSeries extends BatchSeries {
+  fields: string[];
+  idx: number;
+  cols: Map<string, number>;
+}
+
+const MAX_CACHED_NAMES = 20_000;
+/** How long an agent id found in the database is trusted without asking again. */
+const AGENT_CACHE_MS = 30_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (s: string) => s.length === 36 && UUID.test(s);
+
+/** Accumulates wall time per phase of one request into a counter (seconds). */
+class Stopwatch implements PhaseTimer {
+  private t = process.hrtime.bigint();
+  constructor(private readonly sink: Counter<'phase'> | null) {}
+  lap(phase: string): void {
+    const now = process.hrtime.bigint();
+    this.sink?.inc({ phase }, Number(now - this.t) / 1e9);
+    this.t = now;
+  }
+}
 
 /**
  * Ingest: validates a whole batch first (a rejected batch writes nothing), stores it, and
  * only then updates the hot cache, live sockets and the internal event bus.
+ *
+ * Both forms are read into columns (SampleColumns: typed arrays, no object per sample): line
+ * protocol by LineProtocolReader (series keys and field layouts cached across requests), JSON
+ * sample by sample with parsed metric names cached.
  */
 @Injectable()
 export class MetricsIngestService {
+  private readonly lp: LineProtocolReader<LineMeta>;
+  private readonly names = new Map<string, JsonName | string>();
+  /** Agent id → until when it is known to exist. */
+  private readonly agentIds = new Map<string, number>();
+  private readonly asking = new Map<string, Promise<string[]>>();
+  private readonly rejected: Counter<'reason'> | null;
+  private readonly phases: Counter<'phase'> | null;
+
   constructor(
     private readonly store: MetricStore,
     private readonly agents: AgentsService,
@@ -45,40 +109,64 @@ export class MetricsIngestService {
     private readonly live: MetricsLiveService,
     private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() metrics?: MetricsRegistry,
+  ) {
+    this.rejected = metrics?.rejectedSamples ?? null;
+    this.phases =
+      metrics?.counter({
+        name: 'am_ingest_phase_seconds_total',
+        help: 'Wall time spent by metric ingest requests per phase (parse, resolve, sets, encode, commit, publish).',
+        labelNames: ['phase'] as const,
+      }) ?? null;
+    this.lp = new LineProtocolReader<LineMeta>({
+      describe: (measurement, tags) => describeKey(measurement, tags),
+      checkField: (f) =>
+        NAME_PART.test(f) ? null : `field "${f.slice(0, 60)}": use letters, digits, _ : -`,
+    });
+  }
 
   async ingestOne(agentId: string, body: SubmitMetrics): Promise<IngestResult> {
+    const timer = new Stopwatch(this.phases);
     const found = await this.agents.findByIds([agentId]);
-    if (!found.length) throw notFound('Agent', agentId);
-    const errors: SampleError[] = [];
-    const samples = this.fromJson(agentId, body.timestamp, body.metrics, 0, Date.now(), errors);
-    this.throwIfErrors(errors);
-    return this.commit(samples, 1);
+    if (!found.length) {
+      this.reject({ unknown_agent: 1 });
+      throw notFound('Agent', agentId);
+    }
+    const json = new JsonReader(this, Date.now(), 1);
+    json.add(agentId, body.timestamp, body.metrics, 0);
+    json.throwIfErrors();
+    timer.lap('parse');
+    return this.commit(json.batch(), 1, timer);
   }
 
   async ingestBatch(principal: Principal, body: MetricsBatch): Promise<IngestResult> {
-    const ids = [...new Set(body.samples.map((s) => s.agentId))];
+    const timer = new Stopwatch(this.phases);
+    const samples = body.samples;
+    const ids = [...new Set(samples.map((s) => s.agentId))];
     const denied = ids.filter((id) => !canActForAgent(principal, id));
-    if (denied.length)
+    if (denied.length) {
+      this.rejectAgents(samples, new Set(denied), 'forbidden');
       throw forbidden(
         `Not allowed to write metrics for agent(s): ${denied.slice(0, 20).join(', ')}`,
       );
-    const known = new Set((await this.agents.findByIds(ids)).map((a) => a.id));
+    }
+    const known = await this.knownIds(ids);
     const unknown = ids.filter((id) => !known.has(id));
+    timer.lap('resolve');
     if (unknown.length) {
+      this.rejectAgents(samples, new Set(unknown), 'unknown_agent');
       throw badRequest(`Unknown agent(s): ${unknown.slice(0, 20).join(', ')}`, {
         unknownAgents: unknown,
       });
     }
-    const errors: SampleError[] = [];
-    const now = Date.now();
-    const samples: StoreSample[] = [];
-    body.samples.forEach((s, i) => {
-      for (const x of this.fromJson(s.agentId, s.timestamp, s.metrics, i, now, errors))
-        samples.push(x);
-    });
-    this.throwIfErrors(errors);
-    return this.commit(samples, body.samples.length);
+    const json = new JsonReader(this, Date.now(), samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
+      json.add(s.agentId, s.timestamp, s.metrics, i);
+    }
+    json.throwIfErrors();
+    timer.lap('parse');
+    return this.commit(json.batch(), samples.length, timer);
   }
 
   async ingestLineProtocol(
@@ -86,131 +174,308 @@ export class MetricsIngestService {
     body: string,
     q: LineProtocolQuery,
   ): Promise<IngestResult> {
+    const timer = new Stopwatch(this.phases);
     const nowMs = Date.now();
-    const parsed = parseLineProtocol(body, q.precision, nowMs * 1000);
-    const errors: SampleError[] = parsed.errors.map((e) => ({ line: e.line, message: e.message }));
-    if (!parsed.points.length && !errors.length) throw badRequest('The body holds no lines');
-    const minUs = (nowMs - this.config.RETENTION_RAW) * 1000;
-    const maxUs = (nowMs + FUTURE_LIMIT_MS) * 1000;
-    const refs: string[] = [];
-    const pointRefs: Array<string | null> = [];
-    // Names repeat on every line: each distinct one is checked once.
-    const okNames = new Set<string>();
-    const okName = (n: string) => {
-      if (okNames.has(n)) return true;
-      if (!NAME_PART.test(n)) return false;
-      okNames.add(n);
-      return true;
-    };
-    for (const p of parsed.points) {
-      let ref: string | null = null;
-      for (const t of AGENT_TAGS) {
-        const hit = p.tags.find(([k]) => k === t);
-        if (hit) {
-          ref = hit[1];
-          break;
-        }
-      }
-      pointRefs.push(ref);
-      if (ref === null) {
-        this.pushError(errors, {
-          line: p.line,
-          message: 'no agent_id, agent or host tag names the agent',
-        });
-      } else refs.push(ref);
-      if (p.tsUs > maxUs)
-        this.pushError(errors, {
-          line: p.line,
-          message: 'timestamp is more than 10 minutes in the future',
-        });
-      else if (p.tsUs < minUs)
-        this.pushError(errors, {
-          line: p.line,
-          message: 'timestamp is older than the raw retention',
-        });
-      if (!okName(p.measurement)) {
-        this.pushError(errors, {
-          line: p.line,
-          message: `measurement "${p.measurement.slice(0, 60)}": use letters, digits, _ : -`,
-        });
-      }
-      for (const [f] of p.fields) {
-        if (!okName(f))
-          this.pushError(errors, {
-            line: p.line,
-            message: `field "${f.slice(0, 60)}": use letters, digits, _ : -`,
-          });
-      }
-      for (const [k] of p.tags) {
-        if (!AGENT_TAGS.includes(k) && !okName(k)) {
-          this.pushError(errors, {
-            line: p.line,
-            message: `tag key "${k.slice(0, 60)}": use letters, digits, _ : -`,
-          });
-        }
-      }
+    const read = this.lp.read(body, {
+      precision: q.precision,
+      nowUs: nowMs * 1000,
+      minUs: (nowMs - this.config.RETENTION_RAW) * 1000,
+      maxUs: (nowMs + FUTURE_LIMIT_MS) * 1000,
+      futureMessage: FUTURE_MESSAGE,
+      oldMessage: OLD_MESSAGE,
+      maxErrors: MAX_ERRORS,
+    });
+    timer.lap('parse');
+    if (!read.lines) throw badRequest('The body holds no lines');
+    if (read.badLines) {
+      this.reject({
+        validation: read.badLines - read.badTimestamps,
+        timestamp: read.badTimestamps,
+        batch_rejected: read.lines - read.badLines,
+      });
+      throwErrors(read.errors, read.badLines);
     }
-    this.throwIfErrors(errors);
-    const resolved = await this.agents.resolveRefs([...new Set(refs)]);
-    const unknown = [...new Set(refs)].filter((r) => !resolved.has(r));
+    const series = read.series;
+    const cols = read.columns;
+    const refs = [...new Set(series.map((s) => s.meta.ref!))];
+    const resolved = await this.resolveRefs(refs);
+    timer.lap('resolve');
+    const unknown = refs.filter((r) => !resolved.has(r));
     if (unknown.length) {
+      this.rejectLines(series, cols, (s) => !resolved.has(s.meta.ref!), 'unknown_agent');
       throw badRequest(
         `Unknown agent(s): ${unknown.slice(0, 20).join(', ')} (register them first)`,
-        {
-          unknownAgents: unknown,
-        },
+        { unknownAgents: unknown },
       );
     }
     const agentIds = new Set(resolved.values());
     const denied = [...agentIds].filter((id) => !canActForAgent(principal, id));
-    if (denied.length)
+    if (denied.length) {
+      const no = new Set(denied);
+      this.rejectLines(series, cols, (s) => no.has(resolved.get(s.meta.ref!)!), 'forbidden');
       throw forbidden(
         `Not allowed to write metrics for agent(s): ${denied.slice(0, 20).join(', ')}`,
       );
-    const labelCache = new Map<string, string>();
-    const samples: StoreSample[] = parsed.points.map((p, i) => {
-      let labels = '';
-      if (p.tags.length > 1 || (p.tags.length === 1 && !AGENT_TAGS.includes(p.tags[0][0]))) {
-        const own = p.tags.filter(([k]) => !AGENT_TAGS.includes(k));
-        const raw = own.map(([k, v]) => `${k}\u0000${v}`).join('\u0001');
-        labels = labelCache.get(raw) ?? formatLabels(own);
-        labelCache.set(raw, labels);
-      }
-      return {
-        agentId: resolved.get(pointRefs[i]!)!,
-        tsUs: p.tsUs,
-        measurement: p.measurement,
-        labels,
-        fields: p.fields,
-      };
-    });
-    return this.commit(samples, samples.length);
+    }
+    const batchSeries: BatchSeries[] = series.map((s) => ({
+      agentId: resolved.get(s.meta.ref!)!,
+      measurement: s.measurement,
+      labels: s.meta.labels,
+      fields: s.fields,
+    }));
+    return this.commit(cols.batch(batchSeries), cols.rows, timer);
   }
 
-  private fromJson(
+  /**
+   * Agent references of line protocol → agent ids. Ids are checked by primary key (cached);
+   * names and hosts, and ids that are not agents, take AgentsService.resolveRefs.
+   */
+  private async resolveRefs(refs: string[]): Promise<Map<string, string>> {
+    const ids = refs.filter(isUuid);
+    const known = ids.length ? await this.knownIds(ids) : new Set<string>();
+    const out = new Map<string, string>();
+    for (const id of known) out.set(id, id);
+    const rest = refs.filter((r) => !known.has(r));
+    if (rest.length) for (const [r, id] of await this.agents.resolveRefs(rest)) out.set(r, id);
+    return out;
+  }
+
+  /** The ids among `ids` that are live agents (positive answers cached for a few seconds). */
+  private async knownIds(ids: string[]): Promise<Set<string>> {
+    const now = Date.now();
+    const out = new Set<string>();
+    const ask: string[] = [];
+    for (const id of ids) {
+      const until = this.agentIds.get(id);
+      if (until !== undefined && until > now) out.add(id);
+      else ask.push(id);
+    }
+    if (ask.length) {
+      if (this.agentIds.size > 100_000) this.agentIds.clear();
+      // Concurrent requests asking for the same ids share one query.
+      const key = ask.join(',');
+      let pending = this.asking.get(key);
+      if (!pending) {
+        pending = this.agents.findByIds(ask).then((found) => found.map((a) => a.id));
+        this.asking.set(key, pending);
+        void pending.finally(() => this.asking.delete(key)).catch(() => undefined);
+      }
+      const until = Date.now() + AGENT_CACHE_MS;
+      for (const id of await pending) {
+        out.add(id);
+        this.agentIds.set(id, until);
+      }
+    }
+    return out;
+  }
+
+  @OnEvent(InternalEvent.AgentDeleted)
+  onAgentDeleted(e: { agentId: string }): void {
+    this.agentIds.delete(e.agentId);
+  }
+
+  /** A parsed JSON metric name (cached: agents send the same names every time). */
+  jsonName(name: string): JsonName | string {
+    let n = this.names.get(name);
+    if (n === undefined) {
+      const p = parseMetricName(name);
+      if (typeof p === 'string') n = p;
+      else {
+        const labels = formatLabels(p.labels);
+        n = {
+          measurement: p.measurement,
+          labels,
+          group: `${p.measurement}\u0000${labels}`,
+          field: p.field,
+        };
+      }
+      if (this.names.size >= MAX_CACHED_NAMES) this.names.clear();
+      this.names.set(name, n);
+    }
+    return n;
+  }
+
+  get retentionMs(): number {
+    return this.config.RETENTION_RAW;
+  }
+
+  /** Counts refused samples by reason. */
+  reject(counts: Partial<Record<RejectReason, number>>): void {
+    if (!this.rejected) return;
+    for (const [reason, n] of Object.entries(counts)) {
+      if (n) this.rejected.inc({ reason }, n);
+    }
+  }
+
+  private rejectAgents(
+    samples: Array<{ agentId: string }>,
+    bad: Set<string>,
+    reason: RejectReason,
+  ): void {
+    let n = 0;
+    for (const s of samples) if (bad.has(s.agentId)) n++;
+    this.reject({ [reason]: n, batch_rejected: samples.length - n });
+  }
+
+  private rejectLines(
+    series: Array<LineSeries<LineMeta>>,
+    cols: SampleColumns,
+    isBad: (s: LineSeries<LineMeta>) => boolean,
+    reason: RejectReason,
+  ): void {
+    const bad = series.map(isBad);
+    let n = 0;
+    for (let r = 0; r < cols.rows; r++) if (bad[cols.rowSeries[r]]) n++;
+    this.reject({ [reason]: n, batch_rejected: cols.rows - n });
+  }
+
+  /** Stores, then (committed) feeds the hot cache, live sockets and the event bus. */
+  private async commit(
+    batch: SampleBatch,
+    accepted: number,
+    timer: Stopwatch,
+  ): Promise<IngestResult> {
+    const stored = await this.store.write(batch, timer);
+    this.publish(stored);
+    this.live.count(accepted, stored.values);
+    this.events.emit(InternalEvent.MetricsIngested, stored);
+    timer.lap('publish');
+    return { accepted, values: stored.values };
+  }
+
+  /** Newest value of every stored column → latest-values cache and live sockets, per agent. */
+  private publish(b: IngestedBatch): void {
+    const base = new Int32Array(b.series.length + 1);
+    for (let s = 0; s < b.series.length; s++) base[s + 1] = base[s] + b.series[s].names.length;
+    const n = base[b.series.length];
+    const bestTs = new Float64Array(n).fill(-Infinity);
+    const bestVal = new Float64Array(n);
+    for (let r = 0; r < b.rows; r++) {
+      const s = b.rowSeries[r];
+      const ts = b.rowTs[r];
+      const off = b.rowOffset[r];
+      const w = b.rowOffset[r + 1] - off;
+      const c0 = base[s];
+      for (let j = 0; j < w; j++) {
+        const v = b.vals[off + j];
+        if (v === v && ts >= bestTs[c0 + j]) {
+          bestTs[c0 + j] = ts;
+          bestVal[c0 + j] = v;
+        }
+      }
+    }
+    const perAgent = new Map<
+      string,
+      { at: number; values: Record<string, number>; stamps: Record<string, number> }
+    >();
+    for (let s = 0; s < b.series.length; s++) {
+      const x = b.series[s];
+      let a = perAgent.get(x.agentId);
+      if (!a) perAgent.set(x.agentId, (a = { at: -Infinity, values: {}, stamps: {} }));
+      for (let j = 0; j < x.names.length; j++) {
+        const ts = bestTs[base[s] + j];
+        if (ts === -Infinity) continue;
+        a.values[x.names[j]] = bestVal[base[s] + j];
+        a.stamps[x.names[j]] = ts;
+        if (ts > a.at) a.at = ts;
+      }
+    }
+    for (const [agentId, a] of perAgent) {
+      if (a.at === -Infinity) continue;
+      this.latest.update(agentId, a.values, a.stamps);
+      this.live.push(agentId, a.at, a.values);
+    }
+  }
+}
+
+/** Meaning and problems of a line-protocol series key (once per distinct key). */
+function describeKey(
+  measurement: string,
+  tags: Array<[string, string]>,
+): { meta: LineMeta; errors: string[] } {
+  const errors: string[] = [];
+  let ref: string | null = null;
+  for (const t of AGENT_TAGS) {
+    const hit = tags.find(([k]) => k === t);
+    if (hit) {
+      ref = hit[1];
+      break;
+    }
+  }
+  if (ref === null) errors.push('no agent_id, agent or host tag names the agent');
+  if (!NAME_PART.test(measurement)) {
+    errors.push(`measurement "${measurement.slice(0, 60)}": use letters, digits, _ : -`);
+  }
+  const own = tags.filter(([k]) => !AGENT_TAGS.includes(k));
+  for (const [k] of own) {
+    if (!NAME_PART.test(k)) errors.push(`tag key "${k.slice(0, 60)}": use letters, digits, _ : -`);
+  }
+  return { meta: { ref, labels: own.length ? formatLabels(own) : '' }, errors };
+}
+
+function throwErrors(errors: SampleError[], count: number): never {
+  const first = errors[0];
+  const where = first.line !== undefined ? `line ${first.line}` : `sample ${first.index}`;
+  throw badRequest(
+    `Batch rejected, nothing was written: ${count} problem(s); ${where}: ${first.message}`,
+    errors,
+  );
+}
+
+/** Reads JSON samples into columns, one row per (sample, measurement+labels). */
+class JsonReader {
+  private readonly cols: SampleColumns;
+  private readonly bySeries = new Map<string, Map<string, JsonSeries>>();
+  private readonly series: JsonSeries[] = [];
+  private readonly errors: SampleError[] = [];
+  private badSamples = 0;
+  private badTimestamps = 0;
+  private readonly minMs: number;
+  private readonly maxMs: number;
+  // per-sample scratch (reused)
+  private readonly scratchName: JsonName[] = [];
+  private readonly scratchVal: number[] = [];
+
+  constructor(
+    private readonly svc: MetricsIngestService,
+    private readonly nowMs: number,
+    private readonly total: number,
+  ) {
+    this.cols = new SampleColumns(total, total * 8);
+    this.minMs = nowMs - svc.retentionMs;
+    this.maxMs = nowMs + FUTURE_LIMIT_MS;
+  }
+
+  add(
     agentId: string,
     timestamp: number | string | undefined,
     metrics: Record<string, unknown>,
     index: number,
-    nowMs: number,
-    errors: SampleError[],
-  ): StoreSample[] {
+  ): void {
     const tsMs =
       timestamp === undefined
-        ? nowMs
+        ? this.nowMs
         : typeof timestamp === 'number'
           ? timestamp
           : Date.parse(timestamp);
-    if (tsMs > nowMs + FUTURE_LIMIT_MS) {
-      this.pushError(errors, { index, message: 'timestamp is more than 10 minutes in the future' });
-    } else if (tsMs < nowMs - this.config.RETENTION_RAW) {
-      this.pushError(errors, { index, message: 'timestamp is older than the raw retention' });
+    let bad = false;
+    let badTs = false;
+    if (tsMs > this.maxMs) {
+      this.error(index, FUTURE_MESSAGE);
+      badTs = true;
+    } else if (tsMs < this.minMs) {
+      this.error(index, OLD_MESSAGE);
+      badTs = true;
     }
-    const groups = new Map<string, StoreSample>();
-    for (const [name, raw] of Object.entries(metrics)) {
+    const names = this.scratchName;
+    const vals = this.scratchVal;
+    let n = 0;
+    let oneGroup = true;
+    for (const name in metrics) {
+      const raw = metrics[name];
       let v: number;
-      if (typeof raw === 'boolean') v = raw ? 1 : 0;
-      else if (typeof raw === 'number' && Number.isFinite(raw)) v = raw;
+      if (typeof raw === 'number' && Number.isFinite(raw)) v = raw;
+      else if (typeof raw === 'boolean') v = raw ? 1 : 0;
       else {
         const why =
           typeof raw === 'string'
@@ -218,86 +483,92 @@ export class MetricsIngestService {
             : typeof raw === 'number'
               ? 'is not a finite number'
               : 'must be a number or a boolean';
-        this.pushError(errors, { index, message: `metric "${name.slice(0, 100)}" ${why}` });
+        this.error(index, `metric "${name.slice(0, 100)}" ${why}`);
+        bad = true;
         continue;
       }
-      const p = parseMetricName(name);
+      const p = this.svc.jsonName(name);
       if (typeof p === 'string') {
-        this.pushError(errors, { index, message: p });
+        this.error(index, p);
+        bad = true;
         continue;
       }
-      const labels = formatLabels(p.labels);
-      const key = `${p.measurement}\u0000${labels}`;
-      let g = groups.get(key);
-      if (!g) {
-        g = {
-          agentId,
-          tsUs: Math.round(tsMs * 1000),
-          measurement: p.measurement,
-          labels,
-          fields: [],
-        };
-        groups.set(key, g);
-      }
-      g.fields.push([p.field, v]);
+      if (n > 0 && p.group !== names[0].group) oneGroup = false;
+      names[n] = p;
+      vals[n] = v;
+      n++;
     }
-    return [...groups.values()];
+    if (bad || badTs) {
+      this.badSamples++;
+      if (!bad) this.badTimestamps++;
+      return;
+    }
+    if (this.errors.length || n === 0) return;
+    const tsUs = Math.round(tsMs * 1000);
+    if (oneGroup) {
+      this.row(agentId, tsUs, 0, n);
+      return;
+    }
+    // Several measurements/label sets in one sample: one row each, in first-seen order.
+    const done = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const g = names[i].group;
+      if (done.has(g)) continue;
+      done.add(g);
+      this.row(agentId, tsUs, i, n, g);
+    }
   }
 
-  private pushError(errors: SampleError[], e: SampleError): void {
-    if (errors.length < MAX_ERRORS) errors.push(e);
+  /** One row of the names [from, to) of the scratch (only those of `group` when given). */
+  private row(agentId: string, tsUs: number, from: number, to: number, group?: string): void {
+    const first = this.scratchName[from];
+    let perAgent = this.bySeries.get(agentId);
+    if (!perAgent) this.bySeries.set(agentId, (perAgent = new Map()));
+    let s = perAgent.get(first.group);
+    if (!s) {
+      s = {
+        agentId,
+        measurement: first.measurement,
+        labels: first.labels,
+        fields: [],
+        idx: this.series.length,
+        cols: new Map(),
+      };
+      perAgent.set(first.group, s);
+      this.series.push(s);
+    }
+    const cols = this.cols;
+    const off = cols.begin(s.idx, s.fields.length);
+    for (let i = from; i < to; i++) {
+      const p = this.scratchName[i];
+      if (group !== undefined && p.group !== group) continue;
+      let c = s.cols.get(p.field);
+      if (c === undefined) {
+        c = s.fields.length;
+        s.fields.push(p.field);
+        s.cols.set(p.field, c);
+        cols.widen(off, s.fields.length);
+      }
+      cols.vals[off + c] = this.scratchVal[i];
+    }
+    cols.commit(tsUs);
   }
 
-  private throwIfErrors(errors: SampleError[]): void {
-    if (!errors.length) return;
-    const first = errors[0];
-    const where = first.line !== undefined ? `line ${first.line}` : `sample ${first.index}`;
-    throw badRequest(
-      `Batch rejected, nothing was written: ${errors.length}${errors.length >= MAX_ERRORS ? '+' : ''} problem(s); ${where}: ${first.message}`,
-      errors,
-    );
+  private error(index: number, message: string): void {
+    if (this.errors.length < MAX_ERRORS) this.errors.push({ index, message });
   }
 
-  /** Stores, then (committed) feeds the hot cache, live sockets and the event bus. */
-  private async commit(samples: StoreSample[], accepted: number): Promise<IngestResult> {
-    const { rows, values } = await this.store.write(samples);
-    // One event sample per (agent, timestamp); one cache/live update per agent (its newest values).
-    const byAgentTs = new Map<string, IngestedSample>();
-    const newest = new Map<string, IngestedSample>();
-    const ingested: IngestedSample[] = [];
-    for (const r of rows) {
-      const agentId = r.set.agentId;
-      const ts = Math.floor(r.tsUs / 1000);
-      let e: IngestedSample | undefined;
-      if (rows.length > 1) {
-        const k = `${agentId}:${r.tsUs}`;
-        e = byAgentTs.get(k);
-        if (!e) byAgentTs.set(k, (e = { agentId, ts, values: {} }));
-      }
-      if (!e) e = { agentId, ts, values: {} };
-      if (!Object.keys(e.values).length) ingested.push(e);
-      const names = r.set.names;
-      for (let j = 0; j < r.vals.length; j++) {
-        const v = r.vals[j];
-        if (v !== null) e.values[names[j]] = v;
-      }
-    }
-    for (const e of ingested) {
-      const n = newest.get(e.agentId);
-      if (!n) newest.set(e.agentId, { agentId: e.agentId, ts: e.ts, values: { ...e.values } });
-      else if (e.ts >= n.ts) {
-        Object.assign(n.values, e.values);
-        n.ts = e.ts;
-      } else {
-        for (const k in e.values) if (!(k in n.values)) n.values[k] = e.values[k];
-      }
-    }
-    for (const e of newest.values()) {
-      this.latest.update(e.agentId, e.ts, e.values);
-      this.live.push(e.agentId, e.ts, e.values);
-    }
-    this.live.count(accepted, values);
-    this.events.emit(InternalEvent.MetricsIngested, { samples: ingested });
-    return { accepted, values };
+  throwIfErrors(): void {
+    if (!this.badSamples) return;
+    this.svc.reject({
+      validation: this.badSamples - this.badTimestamps,
+      timestamp: this.badTimestamps,
+      batch_rejected: this.total - this.badSamples,
+    });
+    throwErrors(this.errors, this.badSamples);
+  }
+
+  batch(): SampleBatch {
+    return this.cols.batch(this.series);
   }
 }

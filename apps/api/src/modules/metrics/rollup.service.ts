@@ -42,6 +42,13 @@ export function toRanges(starts: number[], width: number): Array<[number, number
   return out;
 }
 
+/** A rollup run stopped between slices because the app is shutting down. */
+class RollupInterrupted extends Error {
+  constructor() {
+    super('rollup interrupted by shutdown');
+  }
+}
+
 /**
  * Rollups, partition upkeep and retention, run in-process on a timer by whichever instance
  * holds a PostgreSQL advisory lock (the leader).
@@ -88,7 +95,10 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.running || this.stopped) return;
     this.running = this.runOnce()
       .then(() => undefined)
-      .catch((e: unknown) => this.logger.error(`metrics maintenance failed: ${String(e)}`))
+      .catch((e: unknown) => {
+        if (!(e instanceof RollupInterrupted))
+          this.logger.error(`metrics maintenance failed: ${String(e)}`);
+      })
       .finally(() => (this.running = null));
     await this.running;
   }
@@ -144,6 +154,9 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
       await runner.query(`SET LOCAL statement_timeout = 0`);
       for (const [from, to] of toRanges(starts, width)) {
         for (let a = from; a < to; a += CHUNK_BUCKETS * width) {
+          // Shutting down: roll back (the dirty markers stay for the next run) instead of
+          // holding the shutdown until a large backlog is done.
+          if (this.stopped) throw new RollupInterrupted();
           const b = Math.min(to, a + CHUNK_BUCKETS * width);
           await runner.query(this.rollupSql(level), [new Date(a), new Date(b)]);
         }

@@ -14,9 +14,7 @@ export class IngestMetricsListener {
 
   @OnEvent(InternalEvent.MetricsIngested)
   onMetrics(e: InternalEventPayloads[typeof InternalEvent.MetricsIngested]): void {
-    let values = 0;
-    for (const s of e.samples) values += Object.keys(s.values).length;
-    this.metrics.ingestValues.inc({ kind: 'metrics' }, values);
+    this.metrics.ingestValues.inc({ kind: 'metrics' }, e.values);
     this.metrics.ingestBatches.inc({ kind: 'metrics' });
   }
 
