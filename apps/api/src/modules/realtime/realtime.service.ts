@@ -206,6 +206,10 @@ export class RealtimeService
     const onDown = (e?: Error) => {
       // Either link lost: events from here may not fan out and remote ones may not arrive.
       this.leaveRedis();
+      // An error that did not cost the connection brings no new 'ready': check again later.
+      setTimeout(() => {
+        if (this.io && this.mode === 'local' && pub.isReady && sub.isReady) onReady();
+      }, 2000).unref();
       if (this.redisUp === false || !this.io) return; // already said, or shutting down
       this.redisUp = false;
       this.logger.warn(
