@@ -4,6 +4,7 @@ import {
   DASHBOARD_NAMESPACE,
   type Ack,
   type AgentStatusChangedEvent,
+  type Epoch,
   type ClientToServerEvents,
   type RegisterAgentResponse,
   type ResyncEvent,
@@ -131,16 +132,17 @@ describe('realtime /dashboard socket (single instance, no Redis)', () => {
     expect(e.seq).toEqual(expect.any(Number));
   });
 
-  it('a reconnect with resume {lastSeq} replays exactly the missed events, in order', async () => {
+  it('a reconnect with resume {epoch, lastSeq} replays exactly the missed events, in order', async () => {
     const u = await createUser(t, 'viewer');
     const agent = await register('rt-resume');
     const first = connect({ token: u.token });
     await connected(first);
-    const seen: AgentStatusChangedEvent[] = [];
+    const seen: (AgentStatusChangedEvent & Epoch)[] = [];
     first.on('agent_status_changed', (e) => e.agentId === agent.id && seen.push(e));
     await beat(agent, 'error');
     await waitFor(() => seen.length === 1);
-    const lastSeq = seen[0].seq;
+    const { epoch, seq: lastSeq } = seen[0];
+    expect(epoch).toEqual(expect.any(String));
     first.disconnect();
 
     // Missed while offline: error → online → down.
@@ -149,25 +151,41 @@ describe('realtime /dashboard socket (single instance, no Redis)', () => {
 
     const second = connect({ token: u.token });
     await connected(second);
-    const replayed: AgentStatusChangedEvent[] = [];
+    const replayed: (AgentStatusChangedEvent & Epoch)[] = [];
     second.on('agent_status_changed', (e) => e.agentId === agent.id && replayed.push(e));
-    const ack: Ack = await second.emitWithAck('resume', { lastSeq });
+    const ack: Ack = await second.emitWithAck('resume', { epoch, lastSeq });
     expect(ack.ok).toBe(true);
     expect(ack.replayed).toBeGreaterThanOrEqual(2);
     await waitFor(() => replayed.length >= 2);
     expect(replayed.map((e) => e.status)).toEqual(['online', 'down']);
     expect(replayed[0].seq).toBeGreaterThan(lastSeq);
     expect(replayed[1].seq).toBeGreaterThan(replayed[0].seq);
+    expect(replayed.every((e) => e.epoch === epoch)).toBe(true);
   });
 
-  it('a resume from an unknown sequence gets a resync hint', async () => {
+  it('a resume from an unknown sequence or another epoch gets a resync hint', async () => {
     const u = await createUser(t, 'viewer');
+    const agent = await register('rt-epoch');
     const s = connect({ token: u.token });
     await connected(s);
-    const resync = new Promise<ResyncEvent>((resolve) => s.once('resync', resolve));
-    await s.emitWithAck('resume', { lastSeq: 1_000_000_000 });
-    expect((await resync).reason).toBe('unknown_sequence');
-    expect((await s.emitWithAck('resume', { lastSeq: -1 })).ok).toBe(false);
+    const seen: (AgentStatusChangedEvent & Epoch)[] = [];
+    s.on('agent_status_changed', (e) => e.agentId === agent.id && seen.push(e));
+    await beat(agent, 'error');
+    await waitFor(() => seen.length === 1);
+    const { epoch } = seen[0];
+
+    let resync = new Promise<ResyncEvent>((resolve) => s.once('resync', resolve));
+    await s.emitWithAck('resume', { epoch, lastSeq: 1_000_000_000 });
+    expect(await resync).toMatchObject({ reason: 'unknown_sequence', epoch });
+    // Same number, other numbering (e.g. before an API restart): never replayed.
+    resync = new Promise<ResyncEvent>((resolve) => s.once('resync', resolve));
+    const ack = await s.emitWithAck('resume', { epoch: 'other-epoch', lastSeq: 1 });
+    expect(ack).toEqual({ ok: true, replayed: 0 });
+    const r = await resync;
+    expect(r).toMatchObject({ reason: 'epoch_changed', epoch });
+    expect(r.currentSeq).toBeGreaterThanOrEqual(seen[0].seq);
+    expect((await s.emitWithAck('resume', { epoch, lastSeq: -1 })).ok).toBe(false);
+    expect((await s.emitWithAck('resume', { lastSeq: 1 } as never)).ok).toBe(false);
   });
 
   it('disabling a user disconnects their sockets; a role change downgrades them', async () => {

@@ -8,6 +8,8 @@ import {
   type ServerToClientEvents,
   type SystemHealthUpdateEvent,
 } from '@agent-monitor/contracts';
+import { RealtimePublisher } from '../src/common/realtime-publisher.js';
+import { RealtimeService } from '../src/modules/realtime/realtime.service.js';
 import { client } from './support/http.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp, type TestApp } from './support/test-app.js';
@@ -246,5 +248,206 @@ describe('Redis absent at boot, coming up later, and dying while running', () =>
     ).toBe(true);
     expect(await waitFor(async () => (await redisStatus(a, token)) === 'up', 10_000)).toBe(true);
     for (const s of sockets) expect(s.connected).toBe(true);
+  }, 90_000);
+});
+
+describe('event positions across Redis loss and return: resume exactly, or resync, never a silent gap', () => {
+  type Dash = Socket<ServerToClientEvents, ClientToServerEvents>;
+  interface Got {
+    /** configVersion = the published event's id. */
+    ids: Set<number>;
+    last: { epoch: string; seq: number } | null;
+    resyncs: { reason: string; at: number }[];
+    /** When each id arrived. */
+    at: Map<number, number>;
+  }
+  const AGENT = '00000000-0000-4000-8000-0000000000aa';
+  let redis: PrivateRedis;
+  let a: TestApp;
+  let b: TestApp;
+  let token: string;
+  const sockets: Dash[] = [];
+  /** id → [instance, published at]. */
+  const published = new Map<number, { on: TestApp; at: number }>();
+  let nextId = 1;
+
+  function publish(on: TestApp): void {
+    const id = nextId++;
+    published.set(id, { on, at: Date.now() });
+    on.app.get(RealtimePublisher).publish('config_pushed', {
+      agentId: AGENT,
+      configVersion: id,
+      at: new Date().toISOString(),
+    });
+  }
+  /** Publishes on both instances alternately (~200 events/s) until the returned stop(). */
+  function flow(): () => Promise<void> {
+    let on = true;
+    const timer = setInterval(() => {
+      publish(a);
+      publish(b);
+    }, 10);
+    return async () => {
+      if (!on) return;
+      on = false;
+      clearInterval(timer);
+      await sleep(50);
+      for (const t of [a, b]) await t.app.get(RealtimeService).flush();
+      await sleep(300); // cross-instance delivery through Redis pub/sub
+    };
+  }
+  async function connectTo(t: TestApp, got: Got = newGot()): Promise<{ s: Dash; got: Got }> {
+    const s: Dash = io(t.baseUrl + DASHBOARD_NAMESPACE, {
+      auth: { token },
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
+    sockets.push(s);
+    s.on('config_pushed', (e) => {
+      got.ids.add(e.configVersion);
+      got.at.set(e.configVersion, Date.now());
+      if (!got.last || got.last.epoch !== e.epoch || e.seq > got.last.seq) {
+        got.last = { epoch: e.epoch, seq: e.seq };
+      }
+    });
+    s.on('resync', (e) => {
+      got.resyncs.push({ reason: e.reason, at: Date.now() });
+      got.last = { epoch: e.epoch, seq: e.currentSeq };
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('connect_error', reject);
+    });
+    return { s, got };
+  }
+  function newGot(): Got {
+    return { ids: new Set(), last: null, resyncs: [], at: new Map() };
+  }
+  const idsBetween = (from: number, to: number) =>
+    [...published.keys()].filter((id) => id >= from && id < to);
+  async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && !cond()) await sleep(50);
+    return cond();
+  }
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    const env = {
+      REDIS_URL: redis.url,
+      JWT_SECRET: 'redis-epoch-test-jwt-secret-0123456789abcdef',
+      JWT_REFRESH_SECRET: 'redis-epoch-test-refresh-secret-0123456789abcdef',
+      ENCRYPTION_KEY: 'redis-epoch-test-encryption-key-0123456789abcdef',
+    };
+    a = await startTestApp({ env });
+    b = await startTestApp({ databaseUrl: a.databaseUrl, env });
+    const login = await client(a.baseUrl).post<{ accessToken: string }>('/api/v2/auth/login', {
+      email: ADMIN_EMAIL,
+      password: ADMIN_PASSWORD,
+    });
+    token = login.body.accessToken;
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await b?.close();
+    await a?.close();
+    await a?.dropDatabase();
+    await redis.stop();
+  });
+
+  it('resuming on the other instance replays exactly the missed events while Redis is up', async () => {
+    // Wait until events published on A reach a socket on B (both use the Redis log).
+    const probe = await connectTo(b);
+    expect(
+      await waitFor(() => {
+        publish(a);
+        return probe.got.ids.size > 0;
+      }, 15_000),
+    ).toBe(true);
+    await sleep(500);
+
+    const x = await connectTo(a);
+    const stop = flow();
+    await sleep(600);
+    x.s.disconnect(); // flaky network: gone mid-flow
+    const lastPos = x.got.last;
+    expect(lastPos).not.toBeNull();
+    await sleep(600);
+    const firstId = Math.min(...x.got.ids);
+    await stop();
+
+    const y = await connectTo(b);
+    const ack = await y.s.emitWithAck('resume', { epoch: lastPos!.epoch, lastSeq: lastPos!.seq });
+    expect(ack.ok).toBe(true);
+    await waitFor(() => y.got.ids.size >= (ack.replayed ?? 0), 5000);
+    expect(y.got.resyncs).toEqual([]);
+    const missed = idsBetween(firstId, nextId).filter((id) => !x.got.ids.has(id));
+    expect(missed.length).toBeGreaterThan(10);
+    // Exactly what was missed: nothing lost, nothing received twice.
+    expect([...y.got.ids].sort((p, q) => p - q)).toEqual(missed);
+    expect(ack.replayed).toBe(missed.length);
+  }, 60_000);
+
+  it('Redis killed mid-flow and restarted: a staying client and a resuming client get every event or a resync', async () => {
+    const stay = await connectTo(b); // stays connected to B throughout
+    const x = await connectTo(a);
+    const stop = flow();
+    await sleep(500);
+    const firstId = nextId;
+    await sleep(300);
+    x.s.disconnect();
+    const lastPos = x.got.last!;
+    const idsAtDisconnect = new Set(x.got.ids);
+
+    await redis.stop(); // killed (SIGKILL), comes back empty like after a crash
+    await sleep(1500);
+    await redis.start();
+    // Every instance that lost Redis starts a new shared epoch and says `resync`.
+    expect(await waitFor(() => stay.got.resyncs.length > 0, 20_000)).toBe(true);
+    await sleep(1000);
+    await stop();
+
+    // The staying client: whatever it did not receive was published before its last resync.
+    const lastResync = Math.max(...stay.got.resyncs.map((r) => r.at));
+    const stayMissed = idsBetween(firstId, nextId).filter((id) => !stay.got.ids.has(id));
+    expect(stayMissed.length).toBeGreaterThan(0); // A's events while Redis was down
+    for (const id of stayMissed) expect(published.get(id)!.at).toBeLessThanOrEqual(lastResync);
+    expect(stay.got.resyncs.every((r) => r.reason === 'epoch_changed')).toBe(true);
+    // After the resync it is back in sync: every later event arrived.
+    const after = [...published.entries()].filter(([, p]) => p.at > lastResync + 200);
+    expect(after.length).toBeGreaterThan(10);
+    for (const [id] of after) expect(stay.got.ids.has(id)).toBe(true);
+
+    // The client that dropped before the outage resumes (on the other instance) with its
+    // last position: either exactly the missed events, or a resync hint — never a silent gap.
+    const w = await connectTo(b);
+    const ack = await w.s.emitWithAck('resume', { epoch: lastPos.epoch, lastSeq: lastPos.seq });
+    expect(ack.ok).toBe(true);
+    await sleep(300);
+    const missed = idsBetween(firstId, nextId).filter((id) => !idsAtDisconnect.has(id));
+    if (w.got.resyncs.length === 0) {
+      expect([...w.got.ids].sort((p, q) => p - q)).toEqual(missed);
+    } else {
+      expect(w.got.resyncs).toEqual([{ reason: 'epoch_changed', at: expect.any(Number) }]);
+      expect(w.got.ids.size).toBe(0);
+      // Its new position is current: resuming from it replays nothing and needs no resync.
+      const again = await w.s.emitWithAck('resume', {
+        epoch: w.got.last!.epoch,
+        lastSeq: w.got.last!.seq,
+      });
+      expect(again).toEqual({ ok: true, replayed: 0 });
+    }
+    // Numbers never collide inside one epoch (local numbering uses an epoch of its own).
+    const seen = new Map<string, number>();
+    stay.s.on('config_pushed', (e) => {
+      const k = `${e.epoch}:${e.seq}`;
+      seen.set(k, (seen.get(k) ?? 0) + 1);
+    });
+    const stop2 = flow();
+    await sleep(500);
+    await stop2();
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    expect(seen.size).toBeGreaterThan(50);
   }, 90_000);
 });

@@ -6,9 +6,22 @@ import type { Rollout } from './fleet.js';
 /** The socket.io namespace the dashboard connects to; JWT in `handshake.auth.token`. */
 export const DASHBOARD_NAMESPACE = '/dashboard';
 
-/** Every server event carries a monotonically increasing sequence number. */
+/**
+ * Every server event carries its position in the live stream: `seq` increases within one
+ * `epoch` (on the wire, see `Positioned`). An epoch is one unbroken numbering: the shared Redis
+ * one while every instance reaches Redis, or one instance's own while it numbers events alone
+ * (no REDIS_URL, or Redis unreachable). A new epoch starts whenever numbering could have lost
+ * or reused a number (API restart without Redis, an instance's Redis link dropped and came
+ * back); positions from different epochs cannot be compared, so a client resuming from another
+ * epoch gets `resync`, and a client that sees the epoch change in the live stream must refetch.
+ */
 export interface Sequenced {
   seq: number;
+}
+
+/** The epoch an event was numbered in; the server adds it to every sequenced event it emits. */
+export interface Epoch {
+  epoch: string;
 }
 
 export interface AgentStatusChangedEvent extends Sequenced {
@@ -70,9 +83,16 @@ export interface SystemHealthUpdateEvent extends Sequenced {
   [metric: string]: unknown;
 }
 
-/** Sent instead of replaying when a client's last sequence fell out of the buffer. */
+/**
+ * Refetch everything: events may have been missed that cannot be replayed. Sent instead of
+ * replaying when a client's last position fell out of the bounded buffer (`gap_too_large`),
+ * is ahead of the server (`unknown_sequence`) or belongs to another epoch (`epoch_changed`);
+ * also broadcast to every client when an instance that lost Redis gets it back (its events
+ * in between reached only its own sockets). Continue from `{epoch, currentSeq}`.
+ */
 export interface ResyncEvent {
-  reason: 'gap_too_large' | 'unknown_sequence';
+  reason: 'gap_too_large' | 'unknown_sequence' | 'epoch_changed';
+  epoch: string;
   currentSeq: number;
 }
 
@@ -82,15 +102,15 @@ export interface SessionChangedEvent {
 }
 
 export interface ServerToClientEvents {
-  agent_status_changed: (e: AgentStatusChangedEvent) => void;
-  config_pushed: (e: ConfigPushedEvent) => void;
-  new_metrics_data: (e: NewMetricsDataEvent) => void;
-  alert_triggered: (e: AlertEvent) => void;
-  alert_acknowledged: (e: AlertEvent) => void;
-  alert_resolved: (e: AlertEvent) => void;
-  system_health_update: (e: SystemHealthUpdateEvent) => void;
-  activity_updated: (e: ActivityUpdatedEvent) => void;
-  rollout_updated: (e: RolloutUpdatedEvent) => void;
+  agent_status_changed: (e: AgentStatusChangedEvent & Epoch) => void;
+  config_pushed: (e: ConfigPushedEvent & Epoch) => void;
+  new_metrics_data: (e: NewMetricsDataEvent & Epoch) => void;
+  alert_triggered: (e: AlertEvent & Epoch) => void;
+  alert_acknowledged: (e: AlertEvent & Epoch) => void;
+  alert_resolved: (e: AlertEvent & Epoch) => void;
+  system_health_update: (e: SystemHealthUpdateEvent & Epoch) => void;
+  activity_updated: (e: ActivityUpdatedEvent & Epoch) => void;
+  rollout_updated: (e: RolloutUpdatedEvent & Epoch) => void;
   resync: (e: ResyncEvent) => void;
   session_changed: (e: SessionChangedEvent) => void;
 }
@@ -101,7 +121,11 @@ export type SequencedEventName = Exclude<keyof ServerToClientEvents, 'resync' | 
 export const JoinAgentSchema = z.strictObject({ agentId: z.uuid() });
 export type JoinAgent = z.infer<typeof JoinAgentSchema>;
 
-export const ResumeSchema = z.strictObject({ lastSeq: z.number().int().min(0) });
+/** The last position a client saw (`epoch` and `seq` of its latest event, or of a `resync`). */
+export const ResumeSchema = z.strictObject({
+  epoch: z.string().min(1).max(64),
+  lastSeq: z.number().int().min(0),
+});
 export type Resume = z.infer<typeof ResumeSchema>;
 
 export interface Ack {

@@ -2,7 +2,7 @@ import type { ServerToClientEvents, SequencedEventName } from '@agent-monitor/co
 
 export type EventPayload<E extends SequencedEventName> = Omit<
   Parameters<ServerToClientEvents[E]>[0],
-  'seq'
+  'seq' | 'epoch'
 >;
 
 export interface PublishOptions {

@@ -11,6 +11,7 @@ class FakeSocket {
   listeners = new Map<string, Listener[]>();
   anyListeners: Listener[] = [];
   emitted: [string, unknown][] = [];
+  acks: ((a: unknown) => void)[] = [];
   active = true;
   connected = false;
   connectCalls = 0;
@@ -31,8 +32,9 @@ class FakeSocket {
     this.listeners.clear();
     return this;
   }
-  emit(ev: string, payload: unknown) {
+  emit(ev: string, payload: unknown, ack?: (a: unknown) => void) {
     this.emitted.push([ev, payload]);
+    if (ack) this.acks.push(ack);
     return this;
   }
   connect() {
@@ -75,7 +77,7 @@ jest.unstable_mockModule('./query-client', () => ({ queryClient: { invalidateQue
 
 const { session } = await import('./session');
 const socketMod = await import('./socket');
-const { connectSocket, disconnectSocket, getLastSeq, useSocketEvent, useAgentRoom } = socketMod;
+const { connectSocket, disconnectSocket, getPosition, useSocketEvent, useAgentRoom } = socketMod;
 
 const last = () => sockets[sockets.length - 1]!;
 
@@ -102,17 +104,17 @@ test('connects once with the current access token, read again on every attempt',
   expect(last().handshakeAuth()).toEqual({ token: 'access-2' });
 });
 
-test('tracks the highest seq, and after a reconnect re-joins rooms then resumes from it', () => {
+test('tracks the newest {epoch, seq}, and after a reconnect re-joins rooms then resumes from it', () => {
   connectSocket();
   const s = last();
   s.fire('connect');
   const { unmount } = renderHook(() => useAgentRoom('agent-1'));
   expect(s.emitted).toEqual([['join_agent', { agentId: 'agent-1' }]]);
 
-  s.fire('agent_status_changed', { seq: 5, agentId: 'a' });
-  s.fire('new_metrics_data', { seq: 7, agentId: 'agent-1', values: {} });
-  s.fire('alert_triggered', { seq: 6 });
-  expect(getLastSeq()).toBe(7);
+  s.fire('agent_status_changed', { seq: 5, epoch: 'E1', agentId: 'a' });
+  s.fire('new_metrics_data', { seq: 7, epoch: 'E1', agentId: 'agent-1', values: {} });
+  s.fire('alert_triggered', { seq: 6, epoch: 'E1' });
+  expect(getPosition()).toEqual({ epoch: 'E1', seq: 7 });
   // First connection: nothing to resume.
   expect(s.emitted.filter(([e]) => e === 'resume')).toEqual([]);
 
@@ -121,21 +123,56 @@ test('tracks the highest seq, and after a reconnect re-joins rooms then resumes 
   s.fire('connect');
   expect(s.emitted).toEqual([
     ['join_agent', { agentId: 'agent-1' }],
-    ['resume', { lastSeq: 7 }],
+    ['resume', { epoch: 'E1', lastSeq: 7 }],
   ]);
+  // A resume the server could not serve refetches instead.
+  s.acks[0]!({ ok: true, replayed: 0 });
+  expect(invalidateQueries).not.toHaveBeenCalled();
+  s.acks[0]!({ ok: false, error: 'resume failed' });
+  expect(invalidateQueries).toHaveBeenCalledWith();
 
   unmount();
   expect(s.emitted[s.emitted.length - 1]).toEqual(['leave_agent', { agentId: 'agent-1' }]);
 });
 
-test('resync invalidates every query and continues from the server sequence', () => {
+test('resync invalidates every query and continues from the server position', () => {
   connectSocket();
   const s = last();
   s.fire('connect');
-  s.fire('agent_status_changed', { seq: 50 });
-  s.fire('resync', { reason: 'unknown_sequence', currentSeq: 3 });
+  s.fire('agent_status_changed', { seq: 50, epoch: 'E1' });
+  s.fire('resync', { reason: 'epoch_changed', epoch: 'E2', currentSeq: 3 });
   expect(invalidateQueries).toHaveBeenCalledWith();
-  expect(getLastSeq()).toBe(3);
+  expect(getPosition()).toEqual({ epoch: 'E2', seq: 3 });
+});
+
+test('an epoch change in the live stream refetches; a replayed duplicate is dropped', () => {
+  connectSocket();
+  const s = last();
+  const seen: number[] = [];
+  renderHook(() => useSocketEvent('alert_triggered', (e) => seen.push(e.seq)));
+  s.fire('connect');
+  act(() => s.fire('alert_triggered', { seq: 10, epoch: 'E1' }));
+  act(() => s.fire('alert_triggered', { seq: 12, epoch: 'E1' }));
+  act(() => s.fire('alert_triggered', { seq: 11, epoch: 'E1' })); // other instance, later
+  act(() => s.fire('alert_triggered', { seq: 12, epoch: 'E1' })); // replay overlapping live
+  expect(seen).toEqual([10, 12, 11]);
+  expect(invalidateQueries).not.toHaveBeenCalled();
+  // Numbered elsewhere now (an instance lost Redis): the same numbers are new events.
+  act(() => s.fire('alert_triggered', { seq: 1, epoch: 'L1' }));
+  act(() => s.fire('alert_triggered', { seq: 12, epoch: 'L1' }));
+  expect(seen).toEqual([10, 12, 11, 1, 12]);
+  expect(invalidateQueries).toHaveBeenCalledTimes(1);
+  expect(getPosition()).toEqual({ epoch: 'L1', seq: 12 });
+});
+
+test('a reconnect before any event refetches (no position to resume from)', () => {
+  connectSocket();
+  const s = last();
+  s.fire('connect');
+  s.fire('disconnect', 'transport close');
+  s.fire('connect');
+  expect(s.emitted.filter(([e]) => e === 'resume')).toEqual([]);
+  expect(invalidateQueries).toHaveBeenCalledWith();
 });
 
 test('useSocketEvent delivers events to the latest handler until unmounted', () => {
@@ -147,12 +184,12 @@ test('useSocketEvent delivers events to the latest handler until unmounted', () 
       useSocketEvent('agent_status_changed', (e) => seen.push(`${tag}:${e.agentId}`)),
     { initialProps: { tag: 'v1' } },
   );
-  act(() => s.fire('agent_status_changed', { seq: 1, agentId: 'a' }));
+  act(() => s.fire('agent_status_changed', { seq: 1, epoch: 'E', agentId: 'a' }));
   rerender({ tag: 'v2' });
-  act(() => s.fire('agent_status_changed', { seq: 2, agentId: 'b' }));
-  act(() => s.fire('alert_triggered', { seq: 3, alertId: 'x' }));
+  act(() => s.fire('agent_status_changed', { seq: 2, epoch: 'E', agentId: 'b' }));
+  act(() => s.fire('alert_triggered', { seq: 3, epoch: 'E', alertId: 'x' }));
   unmount();
-  act(() => s.fire('agent_status_changed', { seq: 4, agentId: 'c' }));
+  act(() => s.fire('agent_status_changed', { seq: 4, epoch: 'E', agentId: 'c' }));
   expect(seen).toEqual(['v1:a', 'v2:b']);
 });
 

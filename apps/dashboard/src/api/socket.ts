@@ -16,7 +16,11 @@ type AnyHandler = (payload: unknown) => void;
 
 let socket: DashboardSocket | null = null;
 let state: ConnectionState = 'idle';
-let lastSeq = 0;
+/** The newest position seen (`epoch` + highest `seq` in it); null until the first event. */
+let position: { epoch: string; seq: number } | null = null;
+/** Sequences already dispatched in `position.epoch` (a replay may overlap live delivery). */
+const recentSeqs = new Set<number>();
+const RECENT_MAX = 4096;
 let everConnected = false;
 let refreshingForSocket = false;
 let handshakeRefreshes = 0;
@@ -37,6 +41,39 @@ function isTokenProblem(err: Error & { data?: unknown }): boolean {
   const code = (err.data as { code?: unknown } | undefined)?.code;
   if (code === 'FORBIDDEN') return false;
   return code === 'UNAUTHENTICATED' || /expired|token|jwt|unauthori[sz]ed/i.test(err.message);
+}
+
+/**
+ * Something may have been missed that cannot be replayed: refetch everything and continue
+ * from `epoch`/`seq`.
+ */
+function resyncFrom(epoch: string, seq: number): void {
+  if (position?.epoch !== epoch) {
+    recentSeqs.clear();
+    position = { epoch, seq };
+  } else if (seq > position.seq) {
+    position.seq = seq;
+  }
+  void queryClient.invalidateQueries();
+}
+
+/** Tracks the position of a sequenced event; false for a duplicate (already dispatched). */
+function track(epoch: string, seq: number): boolean {
+  if (position && position.epoch !== epoch) {
+    // The numbering changed under a live connection (an instance lost or regained Redis):
+    // events may have been missed in between, and the old position means nothing any more.
+    resyncFrom(epoch, seq);
+  } else if (!position) {
+    position = { epoch, seq };
+  } else {
+    if (recentSeqs.has(seq)) return false;
+    if (seq > position.seq) position.seq = seq;
+  }
+  recentSeqs.add(seq);
+  if (recentSeqs.size > RECENT_MAX) {
+    recentSeqs.delete(recentSeqs.values().next().value as number);
+  }
+  return true;
 }
 
 function dispatch(event: EventName, payload: unknown): void {
@@ -66,8 +103,16 @@ export function connectSocket(): void {
     // Rooms do not survive a reconnect: join again first, so `resume` replays their events too.
     for (const agentId of agentRooms.keys()) s.emit('join_agent', { agentId });
     if (everConnected) {
-      // Ask for what we missed; the server replays it or answers `resync`.
-      s.emit('resume', { lastSeq });
+      const pos = position;
+      if (pos) {
+        // Ask for what we missed; the server replays it or answers `resync`.
+        s.emit('resume', { epoch: pos.epoch, lastSeq: pos.seq }, (ack) => {
+          if (!ack.ok) void queryClient.invalidateQueries();
+        });
+      } else {
+        // Disconnected before any event: no position to resume from, refetch instead.
+        void queryClient.invalidateQueries();
+      }
     }
     everConnected = true;
   });
@@ -108,14 +153,15 @@ export function connectSocket(): void {
   });
 
   s.onAny((event: string, payload: unknown) => {
-    const seq = (payload as { seq?: unknown } | null)?.seq;
-    if (typeof seq === 'number' && seq > lastSeq) lastSeq = seq;
+    const p = payload as { seq?: unknown; epoch?: unknown } | null;
+    if (typeof p?.seq === 'number' && typeof p.epoch === 'string' && !track(p.epoch, p.seq)) {
+      return;
+    }
     dispatch(event as EventName, payload);
   });
   s.on('resync', (e) => {
-    // Too much was missed to replay: start counting from now and refetch everything.
-    lastSeq = e.currentSeq;
-    void queryClient.invalidateQueries();
+    // Missed events cannot be replayed (too many, or another epoch): refetch everything.
+    resyncFrom(e.epoch, e.currentSeq);
   });
   s.on('session_changed', (e) => {
     // Role changes refetch the profile (the auth context reacts); a revoked session logs out.
@@ -124,11 +170,12 @@ export function connectSocket(): void {
   });
 }
 
-/** Close the connection and forget the sequence (logout). */
+/** Close the connection and forget the position (logout). */
 export function disconnectSocket(): void {
   const s = socket;
   socket = null;
-  lastSeq = 0;
+  position = null;
+  recentSeqs.clear();
   everConnected = false;
   handshakeRefreshes = 0;
   clearTimeout(retryTimer);
@@ -144,9 +191,9 @@ export function getSocket(): DashboardSocket | null {
   return socket;
 }
 
-/** The highest `seq` seen so far (what `resume` sends after a reconnect). */
-export function getLastSeq(): number {
-  return lastSeq;
+/** The newest position seen so far (what `resume` sends after a reconnect). */
+export function getPosition(): { epoch: string; seq: number } | null {
+  return position && { ...position };
 }
 
 function subscribeState(l: () => void): () => void {

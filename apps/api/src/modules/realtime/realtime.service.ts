@@ -33,7 +33,7 @@ import { DomainException } from '../../common/errors.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { PrincipalResolver } from '../auth/principal-resolver.service.js';
 import { MetricsRegistry } from '../system/metrics-registry.service.js';
-import { MemoryEventLog, RedisEventLog, type EventLog, type LoggedEvent } from './event-log.js';
+import { MemoryEventLog, RedisEventLog, type LoggedEvent, type ReplayResult } from './event-log.js';
 
 export interface SocketData {
   userId: string;
@@ -51,10 +51,13 @@ const sessionRoom = (id: string) => `session:${id}`;
 /**
  * The dashboard's live channel: socket.io on the API's own port, namespace `/dashboard`.
  * Connections authenticate with the access token in `handshake.auth.token` and must come from
- * the same origin (or SOCKET_ALLOWED_ORIGINS). Every broadcast is numbered; a client that
- * reconnects sends `resume {lastSeq}` and gets what it missed, or `resync` when the bounded
- * buffer no longer reaches back. With REDIS_URL the socket.io Redis adapter carries events to
- * every instance and the numbering and buffer live in Redis.
+ * the same origin (or SOCKET_ALLOWED_ORIGINS). Every broadcast carries `{epoch, seq}`; a client
+ * that reconnects sends `resume {epoch, lastSeq}` and gets what it missed, or `resync` when the
+ * bounded buffer no longer reaches back or the epoch is not the current one. With REDIS_URL the
+ * socket.io Redis adapter carries events to every instance and numbering and buffer live in
+ * Redis (one shared epoch). While this instance cannot reach Redis it numbers events in an epoch
+ * of its own (they reach only its sockets); when Redis is back it starts a new shared epoch
+ * and broadcasts `resync`, so no client silently misses what did not fan out meanwhile.
  */
 @Injectable()
 export class RealtimeService
@@ -64,8 +67,16 @@ export class RealtimeService
   private readonly logger = new Logger('Realtime');
   private io: Server<ClientToServerEvents, ServerToClientEvents, object, SocketData> | null = null;
   private nsp: DashboardNamespace | null = null;
-  private log: EventLog = new MemoryEventLog();
-  private readonly fallbackLog = new MemoryEventLog();
+  /** This instance's own numbering: always without Redis, meanwhile while Redis is away. */
+  private local = new MemoryEventLog();
+  private redisLog: RedisEventLog | null = null;
+  /** Which log numbers newly published events. */
+  private mode: 'local' | 'redis' = 'local';
+  /** Events were numbered locally since the last switch to Redis (they did not fan out). */
+  private localUsed = false;
+  /** Redis numbering was in use once: coming back always starts a new epoch. */
+  private everRedis = false;
+  private switching = false;
   private redisClients: RedisClientType[] = [];
   private redisUp: boolean | null = null;
   /** Events published but not yet handed to socket.io. */
@@ -185,12 +196,20 @@ export class RealtimeService
         this.logger.log('Redis connected: live events fan out through Redis');
       }
       this.redisUp = true;
-      if (adapterInstalled) return;
-      adapterInstalled = true;
-      this.installRedisAdapter(io, pub, sub);
-      this.log = new RedisEventLog(pub);
+      if (!adapterInstalled) {
+        adapterInstalled = true;
+        this.installRedisAdapter(io, pub, sub);
+        this.redisLog = new RedisEventLog(pub);
+      }
+      void this.enterRedis(pub);
     };
     const onDown = (e?: Error) => {
+      // Either link lost: events from here may not fan out and remote ones may not arrive.
+      this.leaveRedis();
+      // An error that did not cost the connection brings no new 'ready': check again later.
+      setTimeout(() => {
+        if (this.io && this.mode === 'local' && pub.isReady && sub.isReady) onReady();
+      }, 2000).unref();
       if (this.redisUp === false || !this.io) return; // already said, or shutting down
       this.redisUp = false;
       this.logger.warn(
@@ -203,6 +222,51 @@ export class RealtimeService
       c.on('end', () => onDown());
       c.connect().catch((e: unknown) => onDown(e instanceof Error ? e : new Error(String(e))));
     }
+  }
+
+  /**
+   * Switch numbering to the shared Redis log once both links are ready. If anything was
+   * numbered here meanwhile (or Redis was in use before, so a drop may have lost fan-out or
+   * Redis may have restarted with an older counter), start a new epoch first and tell every
+   * client to `resync`; a client away at that moment gets `epoch_changed` when it resumes.
+   */
+  private async enterRedis(pub: RedisClientType): Promise<void> {
+    const log = this.redisLog;
+    if (this.switching || this.mode === 'redis' || !log) return;
+    this.switching = true;
+    try {
+      await log.load();
+      const rotated = this.everRedis || this.localUsed ? await log.rotate() : null;
+      if (!this.io || !pub.isReady || this.redisUp !== true) return; // dropped again meanwhile
+      this.mode = 'redis';
+      this.everRedis = true;
+      this.localUsed = false;
+      if (rotated) {
+        this.logger.log(`Live events renumbered in a new epoch ${rotated.epoch}: clients resync`);
+        // In publish order: after the events numbered locally, before the new epoch's.
+        this.chain = this.chain.then(() =>
+          this.nsp?.emit('resync', {
+            reason: 'epoch_changed',
+            epoch: rotated.epoch,
+            currentSeq: rotated.seq,
+          }),
+        );
+      }
+    } catch (e: unknown) {
+      this.warnOnce(`could not switch live events to Redis: ${String(e)}`);
+      setTimeout(() => {
+        if (this.io && pub.isReady && this.redisUp === true) void this.enterRedis(pub);
+      }, 1000).unref();
+    } finally {
+      this.switching = false;
+    }
+  }
+
+  /** Number locally from now on, in a new epoch (idempotent while already local). */
+  private leaveRedis(): void {
+    if (this.mode !== 'redis') return;
+    this.mode = 'local';
+    this.local = new MemoryEventLog();
   }
 
   /**
@@ -282,8 +346,13 @@ export class RealtimeService
     });
     socket.on('resume', (p, ack) => {
       const r = ResumeSchema.safeParse(p);
-      if (!r.success) return reply(ack, { ok: false, error: 'lastSeq must be an integer ≥ 0' });
-      void this.resume(socket, r.data.lastSeq).then(
+      if (!r.success) {
+        return reply(ack, {
+          ok: false,
+          error: 'resume needs {epoch: string, lastSeq: integer ≥ 0}',
+        });
+      }
+      void this.resume(socket, r.data.epoch, r.data.lastSeq).then(
         (replayed) => reply(ack, { ok: true, replayed }),
         (e: unknown) => {
           this.logger.warn(`resume failed: ${String(e)}`);
@@ -293,18 +362,25 @@ export class RealtimeService
     });
   }
 
-  private async resume(socket: DashboardSocket, lastSeq: number): Promise<number> {
-    const { currentSeq, events } = await this.log.since(lastSeq);
-    if (lastSeq > currentSeq) {
-      socket.emit('resync', { reason: 'unknown_sequence', currentSeq });
-      return 0;
+  private async resume(socket: DashboardSocket, epoch: string, lastSeq: number): Promise<number> {
+    let r: ReplayResult;
+    if (this.mode === 'redis' && this.redisLog) {
+      try {
+        r = await this.redisLog.since(epoch, lastSeq);
+      } catch {
+        // Redis just went away: answer from the (new) local epoch, i.e. resync.
+        this.leaveRedis();
+        r = this.local.since(epoch, lastSeq);
+      }
+    } else {
+      r = this.local.since(epoch, lastSeq);
     }
-    if (events === null) {
-      socket.emit('resync', { reason: 'gap_too_large', currentSeq });
+    if ('resync' in r) {
+      socket.emit('resync', { reason: r.resync, epoch: r.epoch, currentSeq: r.currentSeq });
       return 0;
     }
     let n = 0;
-    for (const e of events) {
+    for (const e of r.events) {
       if (e.agentId && !socket.rooms.has(agentRoom(e.agentId))) continue;
       emitTo(socket, e);
       n++;
@@ -326,16 +402,27 @@ export class RealtimeService
     };
     const started = performance.now();
     this.pending++;
-    // The append is issued now, not after the previous event's round trip: commands on one
-    // Redis connection run in the order sent, so numbers still follow publish order, and a
-    // slow Redis no longer caps this instance at one event per round trip. Emits stay in order.
-    const logged = this.log.append(entry).catch((e: unknown) => {
-      this.warnOnce(`event log unavailable, numbering locally: ${String(e)}`);
-      return this.fallbackLog.append(entry);
-    });
+    // The Redis append is issued now, not after the previous event's round trip: commands on
+    // one connection run in the order sent, so numbers still follow publish order, and a slow
+    // Redis does not cap this instance at one event per round trip. Local numbering happens in
+    // the chain, i.e. in publish order too; a failed append switches to local numbering (new
+    // epoch) for this and every later event until Redis is back (see enterRedis).
+    const remote =
+      this.mode === 'redis' && this.redisLog
+        ? this.redisLog.append(entry).catch((e: unknown) => {
+            this.warnOnce(`event log unavailable, numbering locally: ${String(e)}`);
+            this.leaveRedis();
+            return null;
+          })
+        : null;
     this.chain = this.chain
-      .then(() => logged)
-      .then((l) => {
+      .then(() => remote)
+      .then((r) => {
+        let l = r;
+        if (!l) {
+          this.localUsed = true;
+          l = this.local.append(entry);
+        }
         const nsp = this.nsp;
         if (!nsp) return;
         emitTo(l.agentId ? nsp.to(agentRoom(l.agentId)) : nsp, l);
@@ -394,5 +481,5 @@ function emitTo(
   target: { emit: (ev: SequencedEventName, payload: never) => unknown },
   e: LoggedEvent,
 ): void {
-  target.emit(e.event, { ...e.payload, seq: e.seq } as never);
+  target.emit(e.event, { ...e.payload, seq: e.seq, epoch: e.epoch } as never);
 }
