@@ -120,7 +120,7 @@ export class HeartbeatWriter {
     // runs, reuses one plan (planning took longer than running it for a few heartbeats).
     const pool = (this.db.driver as unknown as { master?: PgPool }).master;
     if (pool?.query) {
-      const r = await pool.query({ name: 'am_heartbeat_batch_v2', text: HEARTBEAT_SQL, values });
+      const r = await pool.query({ name: 'am_heartbeat_batch_v3', text: HEARTBEAT_SQL, values });
       return r.rows;
     }
     return this.db.query<HeartbeatWritten[]>(HEARTBEAT_SQL, values);
@@ -141,10 +141,14 @@ const HEARTBEAT_SQL = `WITH i AS (
            has_task bool, task varchar, has_branch bool, branch varchar, has_unc bool, unc int,
            has_up bool, up int, has_acv bool, acv int, has_ver bool, ver varchar)
        ), o AS (
+         -- Found by primary key only: with "deleted_at IS NULL" here, every partial index on
+         -- agents matches too, and on a table without statistics yet (a fresh install, agents
+         -- registering) the planner scanned one of them whole for each batch. Deleted agents
+         -- are dropped in n.
          SELECT a.id, a.status AS prev, a.last_heartbeat AS prev_hb,
-                a.heartbeat_interval_sec AS iv, a.heartbeat_jitter_ms AS jit
+                a.heartbeat_interval_sec AS iv, a.heartbeat_jitter_ms AS jit, a.deleted_at
            FROM agents a
-          WHERE a.id IN (SELECT i.id FROM i) AND a.deleted_at IS NULL
+          WHERE a.id IN (SELECT i.id FROM i)
           ORDER BY a.id
             FOR UPDATE OF a
        ), n AS (
@@ -154,6 +158,7 @@ const HEARTBEAT_SQL = `WITH i AS (
                abs(extract(epoch FROM now() - o.prev_hb) * 1000.0 - o.iv * 1000.0), o.iv * 1000.0)
            END AS jitter
            FROM o
+          WHERE o.deleted_at IS NULL
        ), u AS (
          UPDATE agents a SET
            last_heartbeat = now(),
