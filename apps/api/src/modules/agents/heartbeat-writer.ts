@@ -39,7 +39,7 @@ const MAX_BATCH = 500;
  * A second (third) batch starts beside one in flight only when this many heartbeats wait.
  * PostgreSQL's cost is mostly per commit: at 1,000 heartbeats/s one batch at a time carried
  * 4.7 heartbeats per commit for 0.51 ms of PostgreSQL CPU per heartbeat, against 2.4 and
- * 0.97 ms with up to 3 small batches in parallel (tools/bench/heartbeats). Parallel batches
+ * 0.97 ms with 2–3 small batches in parallel (tools/bench/heartbeats). Parallel batches
  * remain for bursts, where waiting for one batch would be the longer delay.
  */
 const PARALLEL_BACKLOG = 64;
