@@ -304,10 +304,14 @@ async function startServer(args: {
     } catch {
       // not up yet
     }
-    if (child.exitCode !== null) throw new Error(`API exited with ${child.exitCode}`);
+    if (child.exitCode !== null) break;
     await sleep(500);
   }
-  throw new Error('API did not become ready in 60 s');
+  // Not up: stop it and drop the database rather than leave them behind.
+  const why =
+    child.exitCode !== null ? `API exited with ${child.exitCode}` : 'API not ready in 60 s';
+  await stopServer({ child, dbName }, args.pg!);
+  throw new Error(why);
 }
 
 async function stopServer(
