@@ -444,6 +444,17 @@ describe('agents registry (real PostgreSQL over HTTP)', () => {
       expect(
         (await http.post(`/api/v2/agents/${id}/heartbeat`, {}, auth(reg.body.agentKey))).status,
       ).toBe(401);
+      // A key that may write for any agent gets 404, and the deleted row is not touched.
+      const [before] = await t.sql<{ last_heartbeat: Date | null; status: string }>(
+        `SELECT last_heartbeat, status FROM agents WHERE id = $1`,
+        [id],
+      );
+      expect((await http.post(`/api/v2/agents/${id}/heartbeat`, {}, auth(metricsKey))).status).toBe(
+        404,
+      );
+      expect(await t.sql(`SELECT last_heartbeat, status FROM agents WHERE id = $1`, [id])).toEqual([
+        before,
+      ]);
       const again = await http.post<RegisterAgentResponse>(
         '/api/v2/agents/register',
         { name: 'doomed', type: 'x', host: 'd' },

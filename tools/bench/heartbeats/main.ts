@@ -8,7 +8,7 @@
  * prints achieved req/s, p50/p90/p99/max, errors, and the API's CPU (also per heartbeat) and RSS.
  *
  *   npx tsx tools/bench/heartbeats/main.ts [--agents 10000] [--interval 10] [--duration 60]
- *        [--warmup 10] [--connections 32] [--workers 1] [--cpu-prof DIR]
+ *        [--warmup 20] [--connections 32] [--workers 1] [--cpu-prof DIR]
  *        [--pg postgres://postgres@127.0.0.1:5432] [--dist apps/api/dist/main.js]
  *   npx tsx tools/bench/heartbeats/main.ts --url http://host:3000 --key am_… [--pid N]
  */
@@ -73,6 +73,7 @@ function runJob(job: WorkerJob): Promise<OpenLoopResult> {
 }
 
 if (process.argv.includes('--worker')) {
+  process.send!('ready');
   process.once('message', (job: WorkerJob) => {
     runJob(job).then(
       (r) => process.send!(r, () => process.exit(0)),
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
       agents: { type: 'string', default: '10000' },
       interval: { type: 'string', default: '10' },
       duration: { type: 'string', default: '60' },
-      warmup: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '20' },
       connections: { type: 'string', default: '32' },
       workers: { type: 'string', default: '1' },
       pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
@@ -132,7 +133,10 @@ async function main(): Promise<void> {
 
     const warmupMs = Number(args.warmup) * 1000;
     const durationMs = Number(args.duration) * 1000;
-    const startAtEpochMs = Date.now() + 500 + WORKERS * 300;
+    // Worker processes are loaded first, so the shared schedule does not start before them.
+    const workers =
+      WORKERS > 1 ? await Promise.all(Array.from({ length: WORKERS }, startWorker)) : [];
+    const startAtEpochMs = Date.now() + 300;
     const period = 1000 / rate;
     const jobs: WorkerJob[] = Array.from({ length: WORKERS }, (_, w) => ({
       url,
@@ -168,7 +172,10 @@ async function main(): Promise<void> {
       },
       startAtEpochMs + warmupMs + durationMs - Date.now(),
     );
-    const results = WORKERS === 1 ? [await runJob(jobs[0])] : await Promise.all(jobs.map(inWorker));
+    const results =
+      WORKERS === 1
+        ? [await runJob(jobs[0])]
+        : await Promise.all(jobs.map((j, w) => workers[w](j)));
     clearTimeout(meterAt);
     clearTimeout(meterStop);
     const r = mergeResults(results);
@@ -237,14 +244,23 @@ async function main(): Promise<void> {
   }
 }
 
-function inWorker(job: WorkerJob): Promise<OpenLoopResult> {
-  return new Promise((resolve, reject) => {
+/** Forks a worker process and resolves once it is loaded and waiting for its job. */
+function startWorker(): Promise<(job: WorkerJob) => Promise<OpenLoopResult>> {
+  return new Promise((ready, fail) => {
     const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: 'inherit' });
-    child.once('message', (m) => resolve(m as OpenLoopResult));
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`worker exited with ${code}`));
+    const result = new Promise<OpenLoopResult>((resolve, reject) => {
+      child.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`worker exited with ${code}`));
+      });
+      child.once('message', () => {
+        child.once('message', (m) => resolve(m as OpenLoopResult));
+        ready((job) => {
+          child.send(job);
+          return result;
+        });
+      });
     });
-    child.send(job);
+    result.catch(fail);
   });
 }
 
@@ -288,10 +304,14 @@ async function startServer(args: {
     } catch {
       // not up yet
     }
-    if (child.exitCode !== null) throw new Error(`API exited with ${child.exitCode}`);
+    if (child.exitCode !== null) break;
     await sleep(500);
   }
-  throw new Error('API did not become ready in 60 s');
+  // Not up: stop it and drop the database rather than leave them behind.
+  const why =
+    child.exitCode !== null ? `API exited with ${child.exitCode}` : 'API not ready in 60 s';
+  await stopServer({ child, dbName }, args.pg!);
+  throw new Error(why);
 }
 
 async function stopServer(
