@@ -6,7 +6,14 @@ import type {
   Page,
 } from '@agent-monitor/contracts';
 import { client, type Client } from './support/http.js';
-import { FAST_ALERTING_ENV, receiver, sleep, waitFor } from './support/alerting.js';
+import {
+  FAST_ALERTING_ENV,
+  receiver,
+  sleep,
+  waitFor,
+  startKeyedApp,
+  stopKeyedApp,
+} from './support/alerting.js';
 import { insertKey } from './support/root-key.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -22,14 +29,9 @@ describe('alert engine: label sets, groups, topology, watchdog, restart', () => 
   let admin: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: FAST_ALERTING_ENV });
-    http = client(t.baseUrl);
-    admin = (await insertKey(t, ['admin'], 'A')).headers;
+    ({ t, http, admin } = await startKeyedApp());
   });
-  afterAll(async () => {
-    await t.close();
-    await t.dropDatabase();
-  });
+  afterAll(() => stopKeyedApp(t));
 
   async function createRule(body: CreateAlertRuleInput): Promise<AlertRule> {
     const r = await http.post<AlertRule>('/api/v2/alerts/rules', body, { headers: admin });

@@ -10,7 +10,15 @@ import type {
 } from '@agent-monitor/contracts';
 import { createDataSource } from '../src/database/data-source.js';
 import { client, type Client } from './support/http.js';
-import { FAST_ALERTING_ENV, ingest, receiver, sleep, waitFor } from './support/alerting.js';
+import {
+  FAST_ALERTING_ENV,
+  ingest,
+  receiver,
+  sleep,
+  waitFor,
+  startKeyedApp,
+  stopKeyedApp,
+} from './support/alerting.js';
 import { insertKey } from './support/root-key.js';
 import {
   createTestDatabase,
@@ -36,15 +44,9 @@ describe('escalation policies', () => {
   let reader: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: FAST_ALERTING_ENV });
-    http = client(t.baseUrl);
-    admin = (await insertKey(t, ['admin'], 'A')).headers;
-    reader = (await insertKey(t, ['read'], 'B')).headers;
+    ({ t, http, admin, reader } = await startKeyedApp());
   });
-  afterAll(async () => {
-    await t.close();
-    await t.dropDatabase();
-  });
+  afterAll(() => stopKeyedApp(t));
 
   async function webhook(url: string, name = `hook-${randomUUID().slice(0, 8)}`) {
     const r = await http.post<{ id: string }>(

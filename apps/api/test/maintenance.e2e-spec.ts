@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertInstance, MaintenanceWindow, Page } from '@agent-monitor/contracts';
-import { client, type Client } from './support/http.js';
-import { FAST_ALERTING_ENV, receiver, sleep, waitFor } from './support/alerting.js';
-import { insertKey } from './support/root-key.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import type { Client } from './support/http.js';
+import { receiver, sleep, waitFor, startKeyedApp, stopKeyedApp } from './support/alerting.js';
+import type { TestApp } from './support/test-app.js';
 
 /** Maintenance windows (samples through real HTTP ingest): CRUD, suppression while alerts still evaluate, notify after the window, group match, agent self-maintenance. */
 describe('maintenance windows', () => {
@@ -13,15 +12,9 @@ describe('maintenance windows', () => {
   let reader: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: FAST_ALERTING_ENV });
-    http = client(t.baseUrl);
-    admin = (await insertKey(t, ['admin'], 'A')).headers;
-    reader = (await insertKey(t, ['read'], 'B')).headers;
+    ({ t, http, admin, reader } = await startKeyedApp());
   });
-  afterAll(async () => {
-    await t.close();
-    await t.dropDatabase();
-  });
+  afterAll(() => stopKeyedApp(t));
 
   /** A registered agent and real ingest (POST /api/v2/metrics/batch) for it. */
   async function newAgent(): Promise<string> {

@@ -9,7 +9,15 @@ import type {
   Page,
 } from '@agent-monitor/contracts';
 import { client, type Client } from './support/http.js';
-import { FAST_ALERTING_ENV, ingest, receiver, sleep, waitFor } from './support/alerting.js';
+import {
+  FAST_ALERTING_ENV,
+  ingest,
+  receiver,
+  sleep,
+  waitFor,
+  startKeyedApp,
+  stopKeyedApp,
+} from './support/alerting.js';
 import { insertKey } from './support/root-key.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -25,15 +33,9 @@ describe('notification channels and delivery', () => {
   let reader: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: FAST_ALERTING_ENV });
-    http = client(t.baseUrl);
-    admin = (await insertKey(t, ['admin'], 'A')).headers;
-    reader = (await insertKey(t, ['read'], 'B')).headers;
+    ({ t, http, admin, reader } = await startKeyedApp());
   });
-  afterAll(async () => {
-    await t.close();
-    await t.dropDatabase();
-  });
+  afterAll(() => stopKeyedApp(t));
 
   async function webhook(
     url: string,

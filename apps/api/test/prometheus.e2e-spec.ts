@@ -7,8 +7,7 @@ import {
 } from '@agent-monitor/contracts';
 import { randomUUID } from 'node:crypto';
 import { client, type Client } from './support/http.js';
-import { ingest, receiver, waitFor } from './support/alerting.js';
-import { insertKey } from './support/root-key.js';
+import { ingest, receiver, waitFor, startKeyedApp, stopKeyedApp } from './support/alerting.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp, type TestApp } from './support/test-app.js';
 
 /** Debian's `prometheus` package ships promtool; CI installs it (.ci). */
@@ -31,23 +30,15 @@ describe('self-monitoring: /metrics, system health, watchdog', () => {
   let reader: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestApp({
-      env: {
-        SYSTEM_HEALTH_INTERVAL: '200ms',
-        // Loopback webhook receivers; quick first retry, Retry-After honoured up to a minute.
-        ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
-        NOTIFY_RETRY_BASE: '100ms',
-        NOTIFY_RETRY_MAX: '60s',
-      },
-    });
-    http = client(t.baseUrl);
-    admin = (await insertKey(t, ['admin'], 'A')).headers;
-    reader = (await insertKey(t, ['read'], 'B')).headers;
+    ({ t, http, admin, reader } = await startKeyedApp({
+      SYSTEM_HEALTH_INTERVAL: '200ms',
+      // Loopback webhook receivers; quick first retry, Retry-After honoured up to a minute.
+      ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
+      NOTIFY_RETRY_BASE: '100ms',
+      NOTIFY_RETRY_MAX: '60s',
+    }));
   });
-  afterAll(async () => {
-    await t.close();
-    await t.dropDatabase();
-  });
+  afterAll(() => stopKeyedApp(t));
 
   it('serves Prometheus text with route-pattern latency, process, event loop and pool metrics', async () => {
     await http.get('/api/v2/health');

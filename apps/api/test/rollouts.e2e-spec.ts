@@ -46,7 +46,7 @@ describe('group config rollouts over 20 simulated agents (real PostgreSQL over H
   async function runUntil(
     id: string,
     done: (r: Rollout) => boolean,
-    onTick?: (r: Rollout) => void,
+    onTick?: (r: Rollout) => void | Promise<void>,
     timeoutMs = 20_000,
   ): Promise<Rollout[]> {
     const seen: Rollout[] = [];
@@ -55,11 +55,19 @@ describe('group config rollouts over 20 simulated agents (real PostgreSQL over H
       await beatAll();
       const r = await getRollout(id);
       seen.push(r);
-      onTick?.(r);
+      await onTick?.(r);
       if (done(r)) return seen;
       await sleep(80);
     }
     throw new Error(`rollout ${id} did not finish: ${JSON.stringify(seen.at(-1)?.counts)}`);
+  }
+
+  /** An agent of the second batch once that batch is out, else undefined. */
+  function secondBatchAgent(r: Rollout): SimAgent | undefined {
+    if (r.currentBatch !== 1 || !r.agents.some((a) => a.batch === 1 && a.state !== 'pending'))
+      return undefined;
+    const target = r.agents.find((a) => a.batch === 1)!;
+    return fleet.find((a) => a.id === target.agentId)!;
   }
 
   const putConfig = (body: unknown, token = operator) =>
@@ -219,15 +227,7 @@ describe('group config rollouts over 20 simulated agents (real PostgreSQL over H
       (r) => r.state !== 'running',
       (r) => {
         // As soon as the second batch is out, one of its agents reports an error.
-        if (
-          !victim &&
-          r.currentBatch === 1 &&
-          r.agents.some((a) => a.batch === 1 && a.state !== 'pending')
-        ) {
-          const target = r.agents.find((a) => a.batch === 1)!;
-          victim = fleet.find((a) => a.id === target.agentId)!;
-          victim.status = 'error';
-        }
+        if (!victim && (victim = secondBatchAgent(r))) victim.status = 'error';
       },
     );
     const end = seen.at(-1)!;
@@ -348,23 +348,15 @@ describe('group config rollouts over 20 simulated agents (real PostgreSQL over H
         4,
       );
     let victim: SimAgent | undefined;
-    let r = await getRollout(id);
-    const end = Date.now() + 20_000;
-    while (r.state === 'running' && Date.now() < end) {
-      await beatAll();
-      r = await getRollout(id);
-      if (
-        !victim &&
-        r.currentBatch === 1 &&
-        r.agents.some((a) => a.batch === 1 && a.state !== 'pending')
-      ) {
+    const seen = await runUntil(
+      id,
+      (r) => r.state !== 'running',
+      async (r) => {
         // As soon as the second batch is out, one of its agents' error rate jumps to 40 %.
-        const target = r.agents.find((a) => a.batch === 1)!;
-        victim = fleet.find((a) => a.id === target.agentId)!;
-        await sample(victim, 40);
-      }
-      await sleep(80);
-    }
+        if (!victim && (victim = secondBatchAgent(r))) await sample(victim, 40);
+      },
+    );
+    const r = seen.at(-1)!;
     expect(victim).toBeDefined();
     expect(r.state).toBe('rolled_back');
     expect(r.reason).toBe(`batch 2: agent ${victim!.name} error_rate rose from 1 to 40 %`);

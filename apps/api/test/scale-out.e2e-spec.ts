@@ -16,6 +16,20 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestApp, type TestApp } from './suppo
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Disconnects the sockets, stops both instances (if they started), drops their database, stops Redis. */
+async function stopAll(
+  sockets: Array<{ disconnect(): unknown }>,
+  a: TestApp | undefined,
+  b: TestApp | undefined,
+  redis: PrivateRedis,
+): Promise<void> {
+  for (const s of sockets) s.disconnect();
+  await b?.close();
+  await a?.close();
+  await a?.dropDatabase();
+  await redis.stop();
+}
+
 async function metricValue(t: TestApp, pattern: RegExp): Promise<number> {
   const text = (await client(t.baseUrl).get<string>('/metrics')).body;
   const m = pattern.exec(text);
@@ -45,13 +59,7 @@ describe('two API instances on one PostgreSQL + Redis behave as one', () => {
     a = await startTestApp({ env });
     b = await startTestApp({ databaseUrl: a.databaseUrl, env });
   });
-  afterAll(async () => {
-    for (const s of sockets) s.disconnect();
-    await b.close();
-    await a.close();
-    await a.dropDatabase();
-    await redis.stop();
-  });
+  afterAll(() => stopAll(sockets, a, b, redis));
 
   it('runs a scheduled (singleton) backup once per slot, not once per instance', async () => {
     await sleep(4500);
@@ -154,13 +162,7 @@ describe('Redis absent at boot, coming up later, and dying while running', () =>
     // Booting does not wait for Redis (it used to hang for ever on the realtime connect).
     expect(Date.now() - bootStarted).toBeLessThan(30_000);
   }, 60_000);
-  afterAll(async () => {
-    for (const s of sockets) s.disconnect();
-    await b?.close();
-    await a?.close();
-    await a?.dropDatabase();
-    await redis.stop();
-  });
+  afterAll(() => stopAll(sockets, a, b, redis));
 
   it('serves in-process without Redis, switches to Redis when it starts, keeps serving when it dies, and reconnects', async () => {
     const http = client(a.baseUrl);
@@ -348,13 +350,7 @@ describe('event positions across Redis loss and return: resume exactly, or resyn
     });
     token = login.body.accessToken;
   }, 60_000);
-  afterAll(async () => {
-    for (const s of sockets) s.disconnect();
-    await b?.close();
-    await a?.close();
-    await a?.dropDatabase();
-    await redis.stop();
-  });
+  afterAll(() => stopAll(sockets, a, b, redis));
 
   it('resuming on the other instance replays exactly the missed events while Redis is up', async () => {
     // Wait until events published on A reach a socket on B (both use the Redis log).

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PageQuerySchema } from './common.js';
+import { PageQuerySchema, TimeZoneSchema } from './common.js';
 import { ALERT_SEVERITIES, type AlertSeverity } from './enums.js';
 
 /*
@@ -565,18 +565,7 @@ const MaintenanceFields = {
     .regex(/^\S+( \S+){4,5}$/, 'must be a cron expression like "0 2 * * 0"')
     .optional(),
   durationMinutes: z.number().min(1).max(10_080).optional(),
-  timeZone: z
-    .string()
-    .max(64)
-    .refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'unknown time zone')
-    .default('UTC'),
+  timeZone: TimeZoneSchema.default('UTC'),
   enabled: z.boolean().default(true),
 };
 

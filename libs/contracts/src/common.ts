@@ -24,3 +24,15 @@ export type PageQuery = z.infer<typeof PageQuerySchema>;
 
 export const UuidSchema = z.uuid();
 export const IsoDateSchema = z.iso.datetime({ offset: true });
+/** An IANA time zone name this runtime knows (e.g. `Europe/Berlin`). */
+export const TimeZoneSchema = z
+  .string()
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'unknown time zone');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimeZoneSchema } from './common.js';
 import { ALERT_SEVERITIES, type AlertSeverity } from './enums.js';
 
 export const REPORT_FORMATS = ['json', 'csv', 'pdf'] as const;
@@ -161,18 +162,6 @@ export type ReportScheduleFormat = (typeof REPORT_SCHEDULE_FORMATS)[number];
 export const DEFAULT_REPORT_CRON = '0 8 * * 1';
 export const REPORT_RUN_STATUSES = ['running', 'sent', 'failed'] as const;
 export type ReportRunStatus = (typeof REPORT_RUN_STATUSES)[number];
-
-const TimeZoneSchema = z
-  .string()
-  .max(64)
-  .refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'unknown time zone');
 
 /** Same forms as the report's `scope` query: `all`, `group:<uuid>` or agent UUIDs. */
 const ScheduleScopeSchema = z

@@ -72,3 +72,82 @@ export class LeaderLock {
     if (c) await c.end().catch(() => undefined);
   }
 }
+
+export interface LeaderLoopOptions extends LeaderLockOptions {
+  /** Delay between the leader's rounds. */
+  intervalMs: number;
+  /** Delay before a follower tries to lead again, and after a failed round. */
+  followerRetryMs: number;
+  /** Name of the job in the failure line: "<job> failed: …". */
+  job: string;
+  /** One round of the leader's work; a number returned replaces intervalMs as the next delay. */
+  work: () => Promise<number | void>;
+  /** Called when this instance takes the lead. */
+  onLead?: () => void;
+}
+
+/**
+ * The timer loop around a LeaderLock: every round a follower tries to lead (and waits at least
+ * followerRetryMs when it cannot), the leader runs `work`, and a failure drops leadership so
+ * the next round competes again on a fresh connection. stop() waits for a running round, then
+ * releases the lock. Work that loops over many items should check `stopping` between them.
+ */
+export class LeaderLoop {
+  readonly lock: LeaderLock;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    db: DataSource,
+    private readonly opts: LeaderLoopOptions,
+  ) {
+    this.lock = new LeaderLock(db, opts);
+  }
+
+  get isLeader(): boolean {
+    return this.lock.isLeader;
+  }
+
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.lock.release();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => (this.running = null));
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    let next = this.opts.intervalMs;
+    try {
+      if (!this.lock.isLeader) {
+        if (await this.lock.tryLead()) this.opts.onLead?.();
+        else next = Math.max(next, this.opts.followerRetryMs);
+      }
+      if (this.lock.isLeader) {
+        const override = await this.opts.work();
+        if (typeof override === 'number') next = override;
+      }
+    } catch (e) {
+      if (!this.stopped) this.opts.logger.warn(`${this.opts.job} failed: ${(e as Error).message}`);
+      await this.lock.release();
+      next = this.opts.followerRetryMs;
+    }
+    this.schedule(next);
+  }
+}

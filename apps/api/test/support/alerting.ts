@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InternalEvent, ingestedBatchOf, type IngestedBatch } from '../../src/common/events.js';
-import type { TestApp } from './test-app.js';
+import { client, type Client } from './http.js';
+import { insertKey } from './root-key.js';
+import { startTestApp, type TestApp } from './test-app.js';
 
 /** Test timings: evaluation every 50 ms, retries from 100 ms, 1 s per attempt. */
 export const FAST_ALERTING_ENV = {
@@ -14,6 +16,33 @@ export const FAST_ALERTING_ENV = {
   NOTIFY_MAX_ATTEMPTS: '6',
   ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true',
 };
+
+/** A started app on a fresh database, its HTTP client and an admin and a read-only key. */
+export interface KeyedApp {
+  t: TestApp;
+  http: Client;
+  admin: Record<string, string>;
+  reader: Record<string, string>;
+}
+
+/** Starts an app (alerting timings unless `env` says otherwise) with an admin and a reader key. */
+export async function startKeyedApp(
+  env: Record<string, string> = FAST_ALERTING_ENV,
+): Promise<KeyedApp> {
+  const t = await startTestApp({ env });
+  return {
+    t,
+    http: client(t.baseUrl),
+    admin: (await insertKey(t, ['admin'], 'A')).headers,
+    reader: (await insertKey(t, ['read'], 'B')).headers,
+  };
+}
+
+/** Stops the app and drops its database. */
+export async function stopKeyedApp(t: TestApp): Promise<void> {
+  await t.close();
+  await t.dropDatabase();
+}
 
 /**
  * Publishes samples on the app's internal bus exactly as the metrics domain does after its

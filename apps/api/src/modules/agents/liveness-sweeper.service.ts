@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AgentStatus } from '@agent-monitor/contracts';
-import { LeaderLock } from '../../common/leader-lock.js';
+import { LeaderLoop } from '../../common/leader-lock.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentStatusEvents } from './agent-status-events.js';
 
@@ -28,68 +28,42 @@ const SWEEP_BATCH = 5_000;
 @Injectable()
 export class LivenessSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LivenessSweeper.name);
-  private readonly lock: LeaderLock;
-  private stopped = false;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly loop: LeaderLoop;
 
   constructor(
     db: DataSource,
     private readonly statusEvents: AgentStatusEvents,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.lock = new LeaderLock(db, {
+    this.loop = new LeaderLoop(db, {
       key: LIVENESS_LOCK_KEY,
       applicationName: 'am-liveness',
       what: 'liveness',
+      job: 'liveness sweep',
       logger: this.logger,
+      intervalMs: config.LIVENESS_SWEEP_INTERVAL,
+      followerRetryMs: FOLLOWER_RETRY_MS,
+      onLead: () => this.logger.log('this instance now runs the liveness sweeper'),
+      // A full batch means more are due: sweep again at once.
+      work: async () => ((await this.sweep()) === SWEEP_BATCH ? 0 : undefined),
     });
   }
 
   get isLeader(): boolean {
-    return this.lock.isLeader;
+    return this.loop.isLeader;
   }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.lock.release();
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    let next = this.config.LIVENESS_SWEEP_INTERVAL;
-    try {
-      if (!this.lock.isLeader) {
-        if (await this.lock.tryLead()) {
-          this.logger.log('this instance now runs the liveness sweeper');
-        } else {
-          next = Math.max(next, FOLLOWER_RETRY_MS);
-        }
-      }
-      if (this.lock.isLeader) {
-        const flipped = await this.sweep();
-        if (flipped === SWEEP_BATCH) next = 0;
-      }
-    } catch (e) {
-      if (!this.stopped) this.logger.warn(`liveness sweep failed: ${(e as Error).message}`);
-      await this.lock.release();
-      next = FOLLOWER_RETRY_MS;
-    }
-    this.schedule(next);
+    await this.loop.stop();
   }
 
   /** Flips every agent whose deadline passed; returns how many. */
   async sweep(): Promise<number> {
-    const client = this.lock.client;
+    const client = this.loop.lock.client;
     if (!client) return 0;
     const r = await client.query<{
       id: string;

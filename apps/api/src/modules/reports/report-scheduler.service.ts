@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { LeaderLock } from '../../common/leader-lock.js';
+import { LeaderLoop } from '../../common/leader-lock.js';
 import { ReportSchedulesService } from './report-schedules.service.js';
 
 /** pg_advisory_lock key of the report scheduler ("amrs" in ASCII). */
@@ -22,63 +22,42 @@ const FOLLOWER_RETRY_MS = 5_000;
 @Injectable()
 export class ReportScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReportScheduler.name);
-  private readonly lock: LeaderLock;
-  private stopped = false;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly loop: LeaderLoop;
 
   constructor(
     db: DataSource,
     private readonly schedules: ReportSchedulesService,
   ) {
-    this.lock = new LeaderLock(db, {
+    this.loop = new LeaderLoop(db, {
       key: REPORT_SCHEDULER_LOCK_KEY,
       applicationName: 'am-report-scheduler',
       what: 'report scheduler',
+      job: 'report scheduler',
       logger: this.logger,
+      intervalMs: TICK_MS,
+      followerRetryMs: FOLLOWER_RETRY_MS,
+      work: () => this.sendDue(),
     });
   }
 
   get isLeader(): boolean {
-    return this.lock.isLeader;
+    return this.loop.isLeader;
   }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-    await this.lock.release();
+    await this.loop.stop();
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => (this.running = null));
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    let next = TICK_MS;
-    try {
-      if (!this.lock.isLeader && !(await this.lock.tryLead())) next = FOLLOWER_RETRY_MS;
-      if (this.lock.isLeader) {
-        for (const runId of await this.schedules.claimDue()) {
-          if (this.stopped) break;
-          await this.schedules.execute(runId).catch((e: unknown) => {
-            this.logger.warn(`report run ${runId}: ${(e as Error).message}`);
-          });
-        }
-      }
-    } catch (e) {
-      if (!this.stopped) this.logger.warn(`report scheduler failed: ${(e as Error).message}`);
-      await this.lock.release();
-      next = FOLLOWER_RETRY_MS;
+  private async sendDue(): Promise<void> {
+    for (const runId of await this.schedules.claimDue()) {
+      if (this.loop.stopping) break;
+      await this.schedules.execute(runId).catch((e: unknown) => {
+        this.logger.warn(`report run ${runId}: ${(e as Error).message}`);
+      });
     }
-    this.schedule(next);
   }
 }

@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { LeaderLock } from '../../common/leader-lock.js';
+import { LeaderLoop } from '../../common/leader-lock.js';
 import { RolloutsService } from './rollouts.service.js';
 
 /** pg_advisory_lock key of the rollout leader ("amro" in ASCII). */
@@ -22,59 +22,42 @@ const FOLLOWER_RETRY_MS = 1_000;
 @Injectable()
 export class RolloutDriver implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RolloutDriver.name);
-  private readonly lock: LeaderLock;
-  private stopped = false;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly loop: LeaderLoop;
 
   constructor(
     db: DataSource,
     private readonly rollouts: RolloutsService,
   ) {
-    this.lock = new LeaderLock(db, {
+    this.loop = new LeaderLoop(db, {
       key: ROLLOUT_LOCK_KEY,
       applicationName: 'am-rollouts',
       what: 'rollout',
+      job: 'rollout driver',
       logger: this.logger,
+      intervalMs: TICK_MS,
+      followerRetryMs: FOLLOWER_RETRY_MS,
+      work: () => this.driveRunning(),
     });
   }
 
   get isLeader(): boolean {
-    return this.lock.isLeader;
+    return this.loop.isLeader;
   }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.lock.release();
+    await this.loop.stop();
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    let next = TICK_MS;
-    try {
-      if (!this.lock.isLeader && !(await this.lock.tryLead())) next = FOLLOWER_RETRY_MS;
-      if (this.lock.isLeader) {
-        for (const id of await this.rollouts.runningIds()) {
-          if (this.stopped) break;
-          await this.rollouts.drive(id).catch((e: unknown) => {
-            this.logger.warn(`rollout ${id}: ${(e as Error).message}`);
-          });
-        }
-      }
-    } catch (e) {
-      if (!this.stopped) this.logger.warn(`rollout driver failed: ${(e as Error).message}`);
-      await this.lock.release();
-      next = FOLLOWER_RETRY_MS;
+  private async driveRunning(): Promise<void> {
+    for (const id of await this.rollouts.runningIds()) {
+      if (this.loop.stopping) break;
+      await this.rollouts.drive(id).catch((e: unknown) => {
+        this.logger.warn(`rollout ${id}: ${(e as Error).message}`);
+      });
     }
-    this.schedule(next);
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { MetricsRegistry } from './metrics-registry.service.js';
+import { withTimeout } from '../../common/with-timeout.js';
 
 /**
  * `am_job_queue_depth{queue}` read from the tables that are the durable work queues, at each
@@ -60,14 +61,4 @@ export class QueueDepthCollector {
       return this.metrics.total('am_job_queue_depth');
     }
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(t));
 }

@@ -19,6 +19,7 @@ import { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import { HttpMetrics } from './http-metrics.service.js';
 import { MetricsRegistry } from './metrics-registry.service.js';
 import { QueueDepthCollector } from './queue-depth.collector.js';
+import { withTimeout } from '../../common/with-timeout.js';
 
 const HISTORY_POINTS = 360;
 
@@ -168,14 +169,4 @@ export class SystemHealthService implements OnApplicationBootstrap, OnModuleDest
       return { ok: false, latencyMs: null };
     }
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(t));
 }

@@ -10,13 +10,13 @@ import TableBody from '@mui/material/TableBody';
 import TableCell from '@mui/material/TableCell';
 import TableHead from '@mui/material/TableHead';
 import TableRow from '@mui/material/TableRow';
-import MenuItem from '@mui/material/MenuItem';
 import TextField from '@mui/material/TextField';
 import { groupsQueries } from '../../api/fleet.queries';
 import { alertActions, alertQueries, maintenanceKeys } from '../../api/alerts.queries';
 import { errorMessage } from '../../api/client';
 import { queryClient } from '../../api/query-client';
 import { EmptyState } from '../../components/EmptyState';
+import { GroupMultiSelect } from '../../components/GroupMultiSelect';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useNotify } from '../../components/Notifier';
 import { formatDateTime } from '../../components/format';
@@ -91,34 +91,14 @@ export function MaintenancePage() {
             value={tag}
             onChange={(e) => setTag(e.target.value)}
           />
-          <TextField
-            select
+          <GroupMultiSelect
             size="small"
             label="Agent groups"
+            groups={groups.data?.items}
             value={groupIds}
-            onChange={(e) => setGroupIds(e.target.value as unknown as string[])}
-            slotProps={{
-              select: {
-                multiple: true,
-                renderValue: (v) =>
-                  (v as string[])
-                    .map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? id)
-                    .join(', '),
-              },
-            }}
+            onChange={setGroupIds}
             sx={{ minWidth: 180 }}
-          >
-            {(groups.data?.items ?? []).map((g) => (
-              <MenuItem key={g.id} value={g.id}>
-                {g.name}
-              </MenuItem>
-            ))}
-            {groups.data?.items.length === 0 && (
-              <MenuItem disabled value="">
-                No groups yet
-              </MenuItem>
-            )}
-          </TextField>
+          />
           <TextField
             size="small"
             label="Cron (empty: starts now)"

@@ -35,6 +35,7 @@ import { groupsQueries } from '../../api/fleet.queries';
 import { errorMessage } from '../../api/client';
 import { queryClient } from '../../api/query-client';
 import { EmptyState } from '../../components/EmptyState';
+import { GroupMultiSelect } from '../../components/GroupMultiSelect';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useNotify } from '../../components/Notifier';
 import { SeverityChip } from '../../components/SeverityChip';
@@ -148,34 +149,14 @@ function RuleEditor({ open, onClose }: { open: boolean; onClose: () => void }) {
               sx={{ width: 120 }}
             />
           </Stack>
-          <TextField
-            select
+          <GroupMultiSelect
             label="Agent groups (empty: all agents)"
+            groups={groups.data?.items}
             value={groupIds}
-            onChange={(e) => setGroupIds(e.target.value as unknown as string[])}
-            slotProps={{
-              select: {
-                multiple: true,
-                renderValue: (v) =>
-                  (v as string[])
-                    .map((id) => groups.data?.items.find((g) => g.id === id)?.name ?? id)
-                    .join(', '),
-              },
-              htmlInput: { 'data-testid': 'rule-groups' },
-            }}
+            onChange={setGroupIds}
+            inputTestId="rule-groups"
             helperText="Only agents in one of these groups (explicit members or by tag selector)"
-          >
-            {(groups.data?.items ?? []).map((g) => (
-              <MenuItem key={g.id} value={g.id}>
-                {g.name}
-              </MenuItem>
-            ))}
-            {groups.data?.items.length === 0 && (
-              <MenuItem disabled value="">
-                No groups yet
-              </MenuItem>
-            )}
-          </TextField>
+          />
           <Typography variant="subtitle2">Condition</Typography>
           <ConditionEditor value={condition} onChange={setCondition} />
           <Typography variant="body2" color="text.secondary">

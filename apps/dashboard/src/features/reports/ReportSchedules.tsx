@@ -38,6 +38,7 @@ import {
 } from '../../api/reports.queries';
 import { useAuth } from '../../app/auth';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { ReportScopeSelect } from './ReportScopeSelect';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { TableSkeleton } from '../../components/Skeletons';
@@ -91,20 +92,12 @@ function CreateScheduleDialog({ open, onClose }: { open: boolean; onClose: () =>
             helperText={fieldErrors.name}
           />
           <Stack direction="row" spacing={2}>
-            <TextField
-              select
-              label="Scope"
+            <ReportScopeSelect
+              groups={groups.data?.items}
               value={scope}
-              onChange={(e) => setScope(e.target.value)}
+              onChange={setScope}
               sx={{ flex: 1 }}
-            >
-              <MenuItem value="all">All agents</MenuItem>
-              {groups.data?.items.map((g) => (
-                <MenuItem key={g.id} value={`group:${g.id}`}>
-                  Group: {g.name}
-                </MenuItem>
-              ))}
-            </TextField>
+            />
             <TextField
               label="Region"
               value={region}

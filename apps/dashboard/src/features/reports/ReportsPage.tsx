@@ -2,7 +2,6 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import Alert from '@mui/material/Alert';
 import Button from '@mui/material/Button';
-import MenuItem from '@mui/material/MenuItem';
 import Paper from '@mui/material/Paper';
 import Stack from '@mui/material/Stack';
 import Table from '@mui/material/Table';
@@ -28,6 +27,7 @@ import { Page, PageHeader } from '../../components/PageHeader';
 import { TableSkeleton } from '../../components/Skeletons';
 import { formatDateTime, formatDuration } from '../../components/format';
 import { ReportSchedules } from './ReportSchedules';
+import { ReportScopeSelect } from './ReportScopeSelect';
 
 const toLocal = (d: Date) => {
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -280,21 +280,13 @@ export default function ReportsPage() {
             onChange={(e) => setTo(e.target.value)}
             slotProps={{ inputLabel: { shrink: true } }}
           />
-          <TextField
-            select
-            label="Scope"
+          <ReportScopeSelect
             size="small"
+            groups={groups.data?.items}
             value={scope}
-            onChange={(e) => setScope(e.target.value)}
+            onChange={setScope}
             sx={{ minWidth: 200 }}
-          >
-            <MenuItem value="all">All agents</MenuItem>
-            {groups.data?.items.map((g) => (
-              <MenuItem key={g.id} value={`group:${g.id}`}>
-                Group: {g.name}
-              </MenuItem>
-            ))}
-          </TextField>
+          />
           <TextField
             label="Environment"
             size="small"
