@@ -115,8 +115,13 @@ describe('realtime /dashboard socket (single instance, no Redis)', () => {
     const s = connect({ token: u.token });
     await connected(s);
     const agent = await register('rt-live');
+    // Publishing is pipelined, so the registration's own event may still arrive after
+    // register() answered: wait for the change this heartbeat reports.
     const got = new Promise<AgentStatusChangedEvent>((resolve) =>
-      s.on('agent_status_changed', (e) => e.agentId === agent.id && resolve(e)),
+      s.on(
+        'agent_status_changed',
+        (e) => e.agentId === agent.id && e.reason === 'reported' && resolve(e),
+      ),
     );
     const sentAt = Date.now();
     await beat(agent, 'error');
@@ -138,7 +143,10 @@ describe('realtime /dashboard socket (single instance, no Redis)', () => {
     const first = connect({ token: u.token });
     await connected(first);
     const seen: (AgentStatusChangedEvent & Epoch)[] = [];
-    first.on('agent_status_changed', (e) => e.agentId === agent.id && seen.push(e));
+    // The registration's own event may arrive late (publishing is pipelined): count changes.
+    const mine = (e: AgentStatusChangedEvent) =>
+      e.agentId === agent.id && e.reason !== 'registered';
+    first.on('agent_status_changed', (e) => mine(e) && seen.push(e));
     await beat(agent, 'error');
     await waitFor(() => seen.length === 1);
     const { epoch, seq: lastSeq } = seen[0];
@@ -152,7 +160,7 @@ describe('realtime /dashboard socket (single instance, no Redis)', () => {
     const second = connect({ token: u.token });
     await connected(second);
     const replayed: (AgentStatusChangedEvent & Epoch)[] = [];
-    second.on('agent_status_changed', (e) => e.agentId === agent.id && replayed.push(e));
+    second.on('agent_status_changed', (e) => mine(e) && replayed.push(e));
     const ack: Ack = await second.emitWithAck('resume', { epoch, lastSeq });
     expect(ack.ok).toBe(true);
     expect(ack.replayed).toBeGreaterThanOrEqual(2);
