@@ -45,6 +45,38 @@ export function defaultCondition(kind: Kind): AlertCondition {
   }
 }
 
+/** Multi-select of agent statuses (status rules, group-unreachable rules). */
+function StatusMultiSelect<S extends string>({
+  label,
+  options,
+  value,
+  onChange,
+}: {
+  label: string;
+  options: readonly S[];
+  value: S[];
+  onChange: (v: S[]) => void;
+}) {
+  return (
+    <TextField
+      select
+      size="small"
+      label={label}
+      value={value}
+      // A multiple select hands back the selected values as an array.
+      onChange={(e) => onChange(e.target.value as unknown as S[])}
+      slotProps={{ select: { multiple: true } }}
+      sx={{ minWidth: 160 }}
+    >
+      {options.map((s) => (
+        <MenuItem key={s} value={s}>
+          {s}
+        </MenuItem>
+      ))}
+    </TextField>
+  );
+}
+
 const KIND_LABELS: Record<Kind, string> = {
   threshold: 'Threshold',
   no_data: 'No data',
@@ -180,23 +212,12 @@ export function ConditionEditor({
         )}
         {value.kind === 'agent_status' && (
           <>
-            <TextField
-              select
-              size="small"
+            <StatusMultiSelect
               label="Status"
+              options={ALERT_STATUS_CONDITIONS}
               value={value.statuses}
-              onChange={(e) =>
-                onChange({ ...value, statuses: e.target.value as unknown as typeof value.statuses })
-              }
-              slotProps={{ select: { multiple: true } }}
-              sx={{ minWidth: 160 }}
-            >
-              {ALERT_STATUS_CONDITIONS.map((s) => (
-                <MenuItem key={s} value={s}>
-                  {s}
-                </MenuItem>
-              ))}
-            </TextField>
+              onChange={(statuses) => onChange({ ...value, statuses })}
+            />
             <TextField
               size="small"
               type="number"
@@ -232,23 +253,12 @@ export function ConditionEditor({
               onChange={(e) => onChange({ ...value, minMembers: Number(e.target.value) })}
               sx={{ width: 120 }}
             />
-            <TextField
-              select
-              size="small"
+            <StatusMultiSelect
               label="Counts as down"
+              options={UNREACHABLE_STATUSES}
               value={value.statuses}
-              onChange={(e) =>
-                onChange({ ...value, statuses: e.target.value as unknown as typeof value.statuses })
-              }
-              slotProps={{ select: { multiple: true } }}
-              sx={{ minWidth: 160 }}
-            >
-              {UNREACHABLE_STATUSES.map((s) => (
-                <MenuItem key={s} value={s}>
-                  {s}
-                </MenuItem>
-              ))}
-            </TextField>
+              onChange={(statuses) => onChange({ ...value, statuses })}
+            />
             <FormControlLabel
               control={
                 <Switch
