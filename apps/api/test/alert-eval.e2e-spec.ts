@@ -250,6 +250,23 @@ describe('alert rules and evaluation', () => {
     });
   });
 
+  it('evaluates a series the engine already saw before a rule on it existed', async () => {
+    // The engine caches, per stored series, which of its columns rules read; a rule created
+    // later must still see the series' next samples.
+    const agentId = await newAgent();
+    const metric = `late_${Math.random().toString(36).slice(2, 8)}`;
+    await send([{ agentId, values: { [metric]: 5, cpu_usage: 1 } }]);
+    await send([{ agentId, values: { [metric]: 6, cpu_usage: 1 } }]);
+    const rule = await createRule({
+      name: 'rule after data',
+      scope: { agentIds: [agentId] },
+      condition: { kind: 'threshold', metric, op: '>', value: 50 },
+    });
+    await sleep(100);
+    await send([{ agentId, values: { [metric]: 70, cpu_usage: 1 } }]);
+    expect((await firing(rule.id, agentId)).value).toBe(70);
+  });
+
   it('aggregates over a window: avg, min, max, p95', async () => {
     const agentId = await newAgent();
     const mk = (aggregate: 'avg' | 'min' | 'max' | 'p95', op: '>' | '<', value: number) =>

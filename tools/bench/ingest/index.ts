@@ -13,7 +13,8 @@
  * `influxd` (1.x) with its data in a temp dir on loopback, sends the same line protocol to
  * its /write and prints both side by side with the ratio; `--rounds N` adds N-1 more line-protocol
  * rounds alternating the two (fresh timestamps each) and prints the median ratio, for shared
- * machines whose load changes between runs. Exits non-zero on any failed request.
+ * machines whose load changes between runs. `BENCH_DEBUG=1` also prints every request's latency in send
+ * order (the first batches create the series). Exits non-zero on any failed request.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -176,6 +177,7 @@ async function run(
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  if (process.env.BENCH_DEBUG) console.log(label, lat.map((x) => Math.round(x)).join(' '));
   lat.sort((a, b) => a - b);
   return {
     label,

@@ -384,6 +384,17 @@ export class AgentsService {
     return rows.map((r) => toAgent(r, null));
   }
 
+  /** The ids among `ids` of live (not deleted) agents: a primary-key probe, no row mapping. */
+  async existingIds(ids: string[]): Promise<string[]> {
+    const valid = [...new Set(ids.filter(isUuid))];
+    if (!valid.length) return [];
+    const rows = await this.db.query<Array<{ id: string }>>(
+      `SELECT id FROM agents WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`,
+      [valid],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /**
    * Maps line-protocol tag values (`agent_id`, `agent`, `host`) to agent ids: by id, else by
    * name, else by host (oldest agent on that host). Unknown refs are absent from the result.

@@ -19,7 +19,11 @@ import {
   type AlertScope,
   type GroupUnreachableCondition,
 } from '@agent-monitor/contracts';
-import { InternalEvent, type InternalEventPayloads } from '../../common/events.js';
+import {
+  InternalEvent,
+  type IngestedSeries,
+  type InternalEventPayloads,
+} from '../../common/events.js';
 import { RealtimePublisher } from '../../common/realtime-publisher.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentsService } from '../agents/agents.service.js';
@@ -58,6 +62,14 @@ interface AgentState extends AgentSignals {
   dependsOn: string[];
   /** metric base name → label sets seen (canonical `k=v,…`), for one alert per label set. */
   labelSets: Map<string, Set<string>>;
+}
+
+/** A column of an ingested series that rules read. */
+interface RuledColumn {
+  col: number;
+  base: string;
+  labelKey: string;
+  rules: string[];
 }
 
 /** What one alert instance is about: an agent (or none) and a series label set. */
@@ -160,6 +172,14 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(AlertEngine.name);
   private rules = new Map<string, CompiledRule>();
   private metricRules = new Map<string, Set<string>>();
+  /** Rules reading "any metric" (no_data without a metric): touched by every sample. */
+  private anyDataRules: string[] = [];
+  /** Bumped by index(): invalidates columnCache. */
+  private indexVersion = 0;
+  private readonly columnCache = new WeakMap<
+    IngestedSeries,
+    { version: number; cols: RuledColumn[] | null }
+  >();
   private maxWindowSec = new Map<string, number>();
   private readonly agents = new Map<string, AgentState>();
   private readonly open = new Map<string, InstanceRow>();
@@ -240,6 +260,8 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private index(): void {
+    this.indexVersion++;
+    this.anyDataRules = [...this.rules.values()].filter((r) => r.anyData).map((r) => r.row.id);
     this.metricRules = new Map();
     this.maxWindowSec = new Map();
     for (const r of this.rules.values()) {
@@ -472,12 +494,18 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     );
     if (unknown.length) await this.loadMeta(unknown);
     const now = Date.now();
-    // The batch is column-wise (IngestedBatch): split each column's query name into base metric
-    // and label key, and look its rules up once per series column, not per value.
-    const cols = p.series.map((s) =>
-      s.names.map(splitQueryName).map((c) => ({ ...c, rules: this.metricRules.get(c.base) })),
-    );
-    const anyData = [...this.rules.values()].filter((r) => r.anyData).map((r) => r.row.id);
+    // The batch is column-wise (IngestedBatch). Per series (not per value): its columns' base
+    // metric, label key and rules (cached per series object until the rules change), and the
+    // newest timestamp. Values are only read for columns some rule reads, so a batch nobody
+    // has a rule for costs one pass over the row timestamps.
+    const nSeries = p.series.length;
+    const newest = new Float64Array(nSeries).fill(-Infinity);
+    const ruled = new Array<RuledColumn[] | null>(nSeries);
+    let anyRuled = false;
+    for (let s = 0; s < nSeries; s++) {
+      ruled[s] = this.ruledColumns(p.series[s]);
+      if (ruled[s]) anyRuled = true;
+    }
     // agent → rule → label keys the batch touched ('' = an unlabelled series: every key)
     const touched = new Map<string, Map<string, Set<string>>>();
     const mark = (agentId: string, ruleId: string, labelKey: string) => {
@@ -487,20 +515,26 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!keys) byRule.set(ruleId, (keys = new Set()));
       keys.add(labelKey);
     };
+    const { rowSeries, rowTs, rowOffset, vals } = p;
     for (let i = 0; i < p.rows; i++) {
-      const s = p.series[p.rowSeries[i]];
-      const ts = p.rowTs[i];
-      const a = this.agent(s.agentId);
-      a.lastSeenAny = Math.max(a.lastSeenAny ?? 0, ts);
-      const c = cols[p.rowSeries[i]];
-      for (let j = 0; j < c.length; j++) {
-        const { base, labelKey, rules } = c[j];
-        if (!rules) continue;
-        const value = p.vals[p.rowOffset[i] + j];
+      const s = rowSeries[i];
+      const ts = rowTs[i];
+      if (ts > newest[s]) newest[s] = ts;
+      const cols = anyRuled ? ruled[s] : null;
+      if (!cols) continue;
+      const a = this.agent(p.series[s].agentId);
+      for (const c of cols) {
+        const value = vals[rowOffset[i] + c.col];
         if (value !== value) continue; // NaN: no value in this column
-        this.record(a, base, labelKey, ts, value, now);
-        for (const id of rules) mark(a.id, id, labelKey);
+        this.record(a, c.base, c.labelKey, ts, value, now);
+        for (const id of c.rules) mark(a.id, id, c.labelKey);
       }
+    }
+    const anyData = this.anyDataRules;
+    for (let s = 0; s < nSeries; s++) {
+      if (newest[s] === -Infinity) continue;
+      const a = this.agent(p.series[s].agentId);
+      a.lastSeenAny = Math.max(a.lastSeenAny ?? 0, newest[s]);
       for (const id of anyData) mark(a.id, id, '');
     }
     for (const [agentId, ruleIds] of touched) {
@@ -511,6 +545,25 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     this.observe(started);
+  }
+
+  /**
+   * The columns of an ingested series that some rule reads (null: none), cached per series
+   * object (the metric store hands out one object per series set and a new one when its
+   * fields change) until the rules are re-indexed.
+   */
+  private ruledColumns(series: IngestedSeries): RuledColumn[] | null {
+    const hit = this.columnCache.get(series);
+    if (hit && hit.version === this.indexVersion) return hit.cols;
+    const cols: RuledColumn[] = [];
+    series.names.forEach((name, col) => {
+      const { base, labelKey } = splitQueryName(name);
+      const rules = this.metricRules.get(base);
+      if (rules) cols.push({ col, base, labelKey, rules: [...rules] });
+    });
+    const out = cols.length ? cols : null;
+    this.columnCache.set(series, { version: this.indexVersion, cols: out });
+    return out;
   }
 
   /** One sample of series `base{labelKey}` into the agent's window and last-seen maps. */

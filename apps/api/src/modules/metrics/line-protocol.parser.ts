@@ -417,6 +417,18 @@ function fastNumber(s: string, i: number, stop: number): number {
 const MAX_CACHED_KEYS = 50_000;
 const MAX_FIELDS_PER_KEY = 1000;
 
+/** Where a (possibly sliced) read of one body is. */
+interface ReadState<M> {
+  body: string;
+  o: ReadOptions;
+  batchNo: number;
+  /** Position of the next backslash (-1: none). */
+  nextBsl: number;
+  pos: number;
+  lineNo: number;
+  out: LineColumns<M>;
+}
+
 /** A copy that does not keep the request body alive (V8 slices point into their parent). */
 function own(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
@@ -436,31 +448,66 @@ export class LineProtocolReader<M> {
   /** Keys of lines read by the reference parser, by measurement and tags. */
   private readonly slowKeys = new Map<string, LineSeries<M>>();
   private batchNo = 0;
+  /** Tail of the yielding reads (one at a time). */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly hooks: LineReaderHooks<M>) {}
 
+  /** Reads a whole body at once. */
   read(body: string, o: ReadOptions): LineColumns<M> {
+    const st = this.begin(body, o);
+    this.advance(st, Infinity);
+    return st.out;
+  }
+
+  /**
+   * Reads a body in slices of `linesPerSlice` lines, letting the event loop run between them
+   * (a 5,000-line batch is ~20 ms of parsing; other requests' database I/O should not wait for
+   * it). Reads run one at a time: series keys are shared across requests.
+   */
+  readYielding(body: string, o: ReadOptions, linesPerSlice: number): Promise<LineColumns<M>> {
+    const run = this.queue.then(async () => {
+      const st = this.begin(body, o);
+      while (!this.advance(st, linesPerSlice)) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return st.out;
+    });
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private begin(body: string, o: ReadOptions): ReadState<M> {
     if (this.keyCount + this.slowKeys.size > MAX_CACHED_KEYS) {
       this.keys.clear();
       this.keyCount = 0;
       this.slowKeys.clear();
     }
-    const batchNo = ++this.batchNo;
-    this.nextBsl = body.indexOf('\\');
     // ~200 bytes per typical line; the arrays grow when lines are shorter.
     const cols = new SampleColumns(Math.min(16_384, (body.length >> 7) + 16));
-    const out: LineColumns<M> = {
-      series: [],
-      columns: cols,
-      errors: [],
-      badLines: 0,
-      badTimestamps: 0,
-      lines: 0,
+    return {
+      body,
+      o,
+      batchNo: ++this.batchNo,
+      nextBsl: body.indexOf('\\'),
+      pos: 0,
+      lineNo: 0,
+      out: { series: [], columns: cols, errors: [], badLines: 0, badTimestamps: 0, lines: 0 },
     };
+  }
+
+  /** Reads up to `maxLines` more lines; true when the body is done. */
+  private advance(st: ReadState<M>, maxLines: number): boolean {
+    const { body, o, out, batchNo } = st;
     const len = body.length;
-    let pos = 0;
-    let lineNo = 0;
-    while (pos < len) {
+    let pos = st.pos;
+    let lineNo = st.lineNo;
+    const until = lineNo + maxLines;
+    this.nextBsl = st.nextBsl;
+    while (pos < len && lineNo < until) {
       lineNo++;
       let end = body.indexOf('\n', pos);
       if (end === -1) end = len;
@@ -477,7 +524,10 @@ export class LineProtocolReader<M> {
       }
       pos = end + 1;
     }
-    return out;
+    st.pos = pos;
+    st.lineNo = lineNo;
+    st.nextBsl = this.nextBsl;
+    return pos >= len;
   }
 
   /** The fast path; false (with nothing added) when the reference parser must read the line. */

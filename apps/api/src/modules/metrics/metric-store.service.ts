@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
@@ -63,6 +63,8 @@ export interface PhaseTimer {
 }
 
 const MINUTE_US = 60_000_000;
+/** Series sets read into the cache at start. */
+const WARM_SETS = 50_000;
 
 /** µs between the Unix epoch and PostgreSQL's (2000-01-01). */
 const PG_EPOCH_US = 946_684_800_000_000;
@@ -147,7 +149,7 @@ export function encodeBinaryCopy(
  * same transaction, so the rollups see exactly what the raw table holds.
  */
 @Injectable()
-export class MetricStore {
+export class MetricStore implements OnApplicationBootstrap {
   private readonly logger = new Logger(MetricStore.name);
   private readonly sets = new Map<string, SeriesSet>();
   private readonly byId = new Map<number, SeriesSet>();
@@ -157,6 +159,25 @@ export class MetricStore {
   private partitionsLoaded = false;
 
   constructor(private readonly db: DataSource) {}
+
+  /**
+   * Warms the partition list and the newest series sets in the background, so the first
+   * batches after a (re)start do not each pay for those lookups.
+   */
+  onApplicationBootstrap(): void {
+    void this.warm().catch((e: unknown) => this.logger.warn(`cache warm-up failed: ${String(e)}`));
+  }
+
+  private async warm(): Promise<void> {
+    if (!this.partitionsLoaded) await this.loadPartitions();
+    const rows = await this.db.query<SeriesRow[]>(
+      `SELECT id, agent_id, measurement, labels, fields FROM metric_series ORDER BY id DESC LIMIT ${WARM_SETS}`,
+    );
+    for (const r of rows) {
+      // A set an ingest already refreshed (new fields) is newer than this read.
+      if (!this.sets.has(setKey(r.agent_id, r.measurement, r.labels))) this.remember(r);
+    }
+  }
 
   get pool(): pg.Pool {
     // TypeORM's postgres driver keeps its pg.Pool as `master`.
@@ -305,24 +326,27 @@ export class MetricStore {
     const payload = encodeBinaryCopy(order, rowSet, setIds, rowTs, rowOffset, vals, values);
     timer?.lap('encode');
 
-    // 4. One transaction, two round trips: [BEGIN; dirty markers; COPY …] then COMMIT.
+    // 4. One transaction in one round trip: `dirty markers; COPY …` as one simple query is an
+    //    implicit transaction that commits when the COPY completes (pg-copy-streams resolves on
+    //    ReadyForQuery, i.e. after the commit), so there is no separate BEGIN/COMMIT exchange.
     const dirty = minutes.map((m) => `('1m','${new Date(m * 60_000).toISOString()}')`).join(',');
-    const opening = `BEGIN; INSERT INTO metric_rollup_dirty (level, bucket) VALUES ${dirty};`;
+    const markers = `INSERT INTO metric_rollup_dirty (level, bucket) VALUES ${dirty};`;
     const client = await this.pool.connect();
+    timer?.lap('connect');
     try {
       try {
         await this.copy(
           client,
-          `${opening} COPY ${target} (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
+          `${markers} COPY ${target} (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
           payload,
         );
       } catch (e) {
         if ((e as { code?: string }).code !== '23505') throw e;
-        // A stored (series, ts) again: merge through a staging table, the newer value wins.
-        await client.query('ROLLBACK');
+        // A stored (series, ts) again (the failed implicit transaction wrote nothing): merge
+        // through a staging table, the newer value wins.
         await this.copy(
           client,
-          `${opening} CREATE TEMP TABLE metric_stage (series_id int, ts timestamptz, vals float8[]) ON COMMIT DROP;
+          `BEGIN; ${markers} CREATE TEMP TABLE metric_stage (series_id int, ts timestamptz, vals float8[]) ON COMMIT DROP;
            COPY metric_stage (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
           payload,
         );
@@ -331,8 +355,8 @@ export class MetricStore {
              SELECT series_id, ts, vals FROM metric_stage
            ON CONFLICT (series_id, ts) DO UPDATE SET vals = metric_merge_vals(r.vals, EXCLUDED.vals)`,
         );
+        await client.query('COMMIT');
       }
-      await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;

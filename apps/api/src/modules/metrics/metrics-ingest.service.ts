@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import type { Counter } from 'prom-client';
 import {
@@ -43,6 +43,8 @@ const FUTURE_LIMIT_MS = 10 * 60_000;
 /** Tags that name the agent in line protocol (in this order); they are not series labels. */
 const AGENT_TAGS = ['agent_id', 'agent', 'host'];
 const MAX_ERRORS = 100;
+/** Line-protocol lines parsed between event-loop turns (~4 ms). */
+const LINES_PER_SLICE = 1000;
 const FUTURE_MESSAGE = 'timestamp is more than 10 minutes in the future';
 const OLD_MESSAGE = 'timestamp is older than the raw retention';
 
@@ -94,6 +96,7 @@ class Stopwatch implements PhaseTimer {
  */
 @Injectable()
 export class MetricsIngestService {
+  private readonly logger = new Logger('MetricsIngest');
   private readonly lp: LineProtocolReader<LineMeta>;
   private readonly names = new Map<string, JsonName | string>();
   /** Agent id → until when it is known to exist. */
@@ -115,7 +118,7 @@ export class MetricsIngestService {
     this.phases =
       metrics?.counter({
         name: 'am_ingest_phase_seconds_total',
-        help: 'Wall time spent by metric ingest requests per phase (parse, resolve, sets, encode, commit, publish).',
+        help: 'Wall time spent by metric ingest requests per phase (parse, resolve, sets, encode, connect, commit; publish runs after the reply).',
         labelNames: ['phase'] as const,
       }) ?? null;
     this.lp = new LineProtocolReader<LineMeta>({
@@ -127,8 +130,8 @@ export class MetricsIngestService {
 
   async ingestOne(agentId: string, body: SubmitMetrics): Promise<IngestResult> {
     const timer = new Stopwatch(this.phases);
-    const found = await this.agents.findByIds([agentId]);
-    if (!found.length) {
+    const found = await this.knownIds([agentId]);
+    if (!found.size) {
       this.reject({ unknown_agent: 1 });
       throw notFound('Agent', agentId);
     }
@@ -176,15 +179,19 @@ export class MetricsIngestService {
   ): Promise<IngestResult> {
     const timer = new Stopwatch(this.phases);
     const nowMs = Date.now();
-    const read = this.lp.read(body, {
-      precision: q.precision,
-      nowUs: nowMs * 1000,
-      minUs: (nowMs - this.config.RETENTION_RAW) * 1000,
-      maxUs: (nowMs + FUTURE_LIMIT_MS) * 1000,
-      futureMessage: FUTURE_MESSAGE,
-      oldMessage: OLD_MESSAGE,
-      maxErrors: MAX_ERRORS,
-    });
+    const read = await this.lp.readYielding(
+      body,
+      {
+        precision: q.precision,
+        nowUs: nowMs * 1000,
+        minUs: (nowMs - this.config.RETENTION_RAW) * 1000,
+        maxUs: (nowMs + FUTURE_LIMIT_MS) * 1000,
+        futureMessage: FUTURE_MESSAGE,
+        oldMessage: OLD_MESSAGE,
+        maxErrors: MAX_ERRORS,
+      },
+      LINES_PER_SLICE,
+    );
     timer.lap('parse');
     if (!read.lines) throw badRequest('The body holds no lines');
     if (read.badLines) {
@@ -256,7 +263,7 @@ export class MetricsIngestService {
       const key = ask.join(',');
       let pending = this.asking.get(key);
       if (!pending) {
-        pending = this.agents.findByIds(ask).then((found) => found.map((a) => a.id));
+        pending = this.agents.existingIds(ask);
         this.asking.set(key, pending);
         void pending.finally(() => this.asking.delete(key)).catch(() => undefined);
       }
@@ -267,6 +274,13 @@ export class MetricsIngestService {
       }
     }
     return out;
+  }
+
+  /** A just-registered agent usually sends metrics next: no lookup for its first batch. */
+  @OnEvent(InternalEvent.AgentRegistered)
+  onAgentRegistered(e: { agentId: string }): void {
+    if (this.agentIds.size > 100_000) this.agentIds.clear();
+    this.agentIds.set(e.agentId, Date.now() + AGENT_CACHE_MS);
   }
 
   @OnEvent(InternalEvent.AgentDeleted)
@@ -329,18 +343,31 @@ export class MetricsIngestService {
     this.reject({ [reason]: n, batch_rejected: cols.rows - n });
   }
 
-  /** Stores, then (committed) feeds the hot cache, live sockets and the event bus. */
+  /**
+   * Stores, then (committed) feeds the hot cache, live sockets and the event bus. That work
+   * runs right after the reply is written (setImmediate: still before this instance reads its
+   * next request), so the writer's acknowledgement does not wait for it.
+   */
   private async commit(
     batch: SampleBatch,
     accepted: number,
     timer: Stopwatch,
   ): Promise<IngestResult> {
     const stored = await this.store.write(batch, timer);
-    this.publish(stored);
     this.live.count(accepted, stored.values);
-    this.events.emit(InternalEvent.MetricsIngested, stored);
-    timer.lap('publish');
+    setImmediate(() => this.afterCommit(stored));
     return { accepted, values: stored.values };
+  }
+
+  private afterCommit(stored: IngestedBatch): void {
+    const timer = new Stopwatch(this.phases);
+    try {
+      this.publish(stored);
+      this.events.emit(InternalEvent.MetricsIngested, stored);
+    } catch (e) {
+      this.logger.error(`post-commit publish failed: ${String(e)}`);
+    }
+    timer.lap('publish');
   }
 
   /** Newest value of every stored column → latest-values cache and live sockets, per agent. */
