@@ -516,9 +516,13 @@ export const AlertTestSchema = z
   );
 export type AlertTest = z.infer<typeof AlertTestSchema>;
 
+/** One simulated alert: per agent in scope and per series label set, as the live engine opens them. */
 export interface BacktestEvent {
   agentId: string;
   agentName: string | null;
+  /** Canonical series label set (`model=gpt4`), '' for unlabelled series. */
+  labelKey: string;
+  labels: Record<string, string>;
   firedAt: string;
   resolvedAt: string | null;
   value: number | null;

@@ -16,7 +16,6 @@ import {
   type AgentStatus,
   type AlertEvent,
   type AlertNotificationPayload,
-  type AlertScope,
   type GroupUnreachableCondition,
 } from '@agent-monitor/contracts';
 import { InternalEvent, type InternalEventPayloads } from '../../common/events.js';
@@ -35,11 +34,11 @@ import {
   isTimeDependent,
   metricSelector,
   parseLabelKey,
-  selectorMatches,
   type AgentSignals,
   type EvalResult,
   type MetricSelector,
 } from './condition-eval.js';
+import { inScope, splitQueryName, subjectLabelKeys } from './alert-subjects.js';
 import { EscalationService } from './escalation.service.js';
 import { RulesService, type RuleRow } from './rules.service.js';
 import { alertTemplateVars, renderTemplate } from './template.js';
@@ -120,23 +119,6 @@ export interface InstanceRow {
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_SAMPLES_PER_SERIES = 20_000;
-
-export function inScope(scope: AlertScope, a: AgentState): boolean {
-  if (scope.agentIds?.length && !scope.agentIds.includes(a.id)) return false;
-  if (scope.type && a.type !== scope.type) return false;
-  if (scope.environment && a.environment !== scope.environment) return false;
-  for (const [k, v] of Object.entries(scope.tags ?? {})) if (a.tags[k] !== v) return false;
-  if (scope.groupIds?.length && !a.groups.some((g) => scope.groupIds!.includes(g))) return false;
-  return true;
-}
-
-/** `ai_metrics.inference_time{model=gpt4}` → base `ai_metrics.inference_time`, label key `model=gpt4`. */
-function splitQueryName(name: string): { base: string; labelKey: string } {
-  const brace = name.indexOf('{');
-  return brace === -1
-    ? { base: name, labelKey: '' }
-    : { base: name.slice(0, brace), labelKey: name.slice(brace + 1, -1) };
-}
 
 const UNREACHABLE = new Set<string>(UNREACHABLE_STATUSES);
 const TOPOLOGY_REFRESH_MS = 2000;
@@ -677,14 +659,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Label sets a rule has for an agent: those its selectors admit, plus open instances'. */
   private labelKeys(rule: CompiledRule, a: AgentState): string[] {
-    const out = new Set<string>();
-    let unlabelled = false;
-    for (const sel of rule.selectors) {
-      const sets = a.labelSets.get(sel.base);
-      if (sets) for (const lk of sets) if (selectorMatches(sel, lk)) out.add(lk);
-      if (!sel.filter.length && a.lastSeen.has(sel.base)) unlabelled = true;
-    }
-    if (!out.size || unlabelled) out.add('');
+    const out = subjectLabelKeys(
+      rule.selectors,
+      (base) => a.labelSets.get(base),
+      (base) => a.lastSeen.has(base),
+    );
     const open = this.openLabels.get(`${rule.row.id}|${a.id}`);
     if (open) for (const lk of open) out.add(lk);
     return [...out];
