@@ -34,6 +34,7 @@ import {
   isTimeDependent,
   metricSelector,
   parseLabelKey,
+  readsLiveness,
   type AgentSignals,
   type EvalResult,
   type MetricSelector,
@@ -85,6 +86,8 @@ interface CompiledRule {
   timed: boolean;
   /** Reads "any metric" (no_data without a metric). */
   anyData: boolean;
+  /** Reads agent status or no-data: a group's "unreachable" incident can inhibit it. */
+  inhibitable: boolean;
 }
 
 export interface InstanceRow {
@@ -115,6 +118,7 @@ export interface InstanceRow {
   inhibited_by: string | null;
   caused_by_agent_id: string | null;
   caused_by_name: string | null;
+  correlation_id: string | null;
 }
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -161,6 +165,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private topologyRun: Promise<void> | null = null;
   /** `${groupRuleId}|${labelKey}` of groups/regions unreachable right now (alert open or not). */
   private readonly groupsDown = new Set<string>();
+  /**
+   * Groups and regions a "group unreachable" rule watches (enough members to fire), by rule:
+   * label key (`group=<id>`, `region=<name>`) → topology hold (ms) of its members' notifications.
+   */
+  private readonly watched = new Map<string, Map<string, number>>();
   /** Member alerts waiting for their group's alert to be written (key → since). */
   private readonly deferred = new Map<string, number>();
   /** Evaluations since the last flush into the Prometheus counters. */
@@ -217,6 +226,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       metrics,
       selectors: [...metrics.keys()].map(metricSelector),
       anyData,
+      inhibitable: kind === 'agent' && readsLiveness(row.condition),
       timed: isTimeDependent(row.condition) || row.for_sec > 0 || row.keep_firing_for_sec > 0,
     };
   }
@@ -730,6 +740,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     const open = this.openLabels.get(`${rule.row.id}|`);
+    const watched = new Map<string, number>();
+    for (const [lk, m] of members)
+      if (m.ids.length >= c.minMembers && c.memberHoldSec > 0)
+        watched.set(lk, c.memberHoldSec * 1000);
+    this.watched.set(rule.row.id, watched);
     for (const lk of open ?? []) if (!members.has(lk)) members.set(lk, { labels: {}, ids: [] });
     for (const [labelKey, m] of members) {
       let down = 0;
@@ -831,6 +846,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const summary = this.summary(r, subj, res);
     const hold = firing ? this.holdFor(rule, agentId, now) : NO_HOLD;
     const suppressed = isHeld(hold);
+    const holdUntil = firing && !suppressed ? this.topologyHold(rule, subj.a, now) : null;
     const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
@@ -866,7 +882,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!firing) return { row, outbox: [] as string[] };
       await this.history(m, row.id, 'firing', null, null, res.value, at);
       await this.holdHistory(m, row.id, hold, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
+      return { row, outbox: await this.notify(m, r, row, 'firing', { suppressed, holdUntil }) };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
@@ -891,6 +907,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const summary = this.summary(r, subj, res);
     const hold = this.holdFor(rule, agentId, now);
     const suppressed = isHeld(hold);
+    const holdUntil = suppressed ? null : this.topologyHold(rule, subj.a, now);
     const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
@@ -914,7 +931,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!row) return null;
       await this.history(m, row.id, 'firing', null, null, res.value, at);
       await this.holdHistory(m, row.id, hold, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
+      return { row, outbox: await this.notify(m, r, row, 'firing', { suppressed, holdUntil }) };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
@@ -954,6 +971,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       );
       if (!row) return null;
       const wasFiring = row.fired_at !== null;
+      // Still in its topology hold: the firing notification is never sent, nor its resolution.
+      const unsent = wasFiring
+        ? await this.delivery.withdraw(m, row.id, 'resolved within the topology hold')
+        : [];
       await this.history(
         m,
         row.id,
@@ -968,13 +989,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         wasFiring,
         outbox:
           wasFiring && rule
-            ? await this.notify(
-                m,
-                rule,
-                row,
-                'resolved',
-                row.suppressed || this.isSuppressed(row.rule_id, row.agent_id, Date.now()),
-              )
+            ? await this.notify(m, rule, row, 'resolved', {
+                suppressed:
+                  row.suppressed || this.isSuppressed(row.rule_id, row.agent_id, Date.now()),
+                skipChannels: unsent,
+              })
             : [],
       };
     });
@@ -1058,23 +1077,39 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     };
   }
 
-  /** Outbox rows for a transition, inside its transaction. */
+  /**
+   * Outbox rows for a transition, inside its transaction. A firing alert records the
+   * notification group the outbox put it in (`correlation_id`, also set on `row`).
+   */
   private async notify(
     m: SqlRunner,
     rule: RuleRow,
     row: InstanceRow,
     event: 'firing' | 'resolved',
-    suppressed = false,
+    opts: { suppressed?: boolean; holdUntil?: Date | null; skipChannels?: string[] } = {},
   ): Promise<string[]> {
-    const entries: OutboxEntry[] = rule.channel_ids.map((channelId) => ({
-      channelId,
-      alertId: row.id,
-      event,
-      suppressed,
-      group: { key: row.group_key, windowSec: rule.group_window_sec },
-      payload: this.payload(rule, [row], event, `${row.id}:${event}:${channelId}`),
-    }));
-    return this.delivery.enqueue(m, entries);
+    const entries: OutboxEntry[] = rule.channel_ids
+      .filter((channelId) => !opts.skipChannels?.includes(channelId))
+      .map((channelId) => ({
+        channelId,
+        alertId: row.id,
+        event,
+        suppressed: opts.suppressed ?? false,
+        ...(opts.holdUntil ? { holdUntil: opts.holdUntil } : {}),
+        group: { key: row.group_key, windowSec: rule.group_window_sec },
+        payload: this.payload(rule, [row], event, `${row.id}:${event}:${channelId}`),
+      }));
+    const correlation = new Map<string, string>();
+    const ids = await this.delivery.enqueue(m, entries, correlation);
+    const leader = correlation.get(row.id);
+    if (leader) {
+      await m.query(`UPDATE alert_instances SET correlation_id = $2 WHERE id = $1`, [
+        row.id,
+        leader,
+      ]);
+      row.correlation_id = leader;
+    }
+    return ids;
   }
 
   private afterCommit(
@@ -1158,6 +1193,24 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     return { maintenance, inhibitedBy: null, causedBy: null };
+  }
+
+  /**
+   * Topology hold: when a status / no-data alert fires for an agent of a group (or region) that a
+   * "group unreachable" rule watches, its notifications wait the rule's `memberHoldSec` first.
+   * Its group may cross the threshold a moment later (members rarely fail at the same instant);
+   * the incident then inhibits it before anything was sent (`checkHolds` → `withdraw`). Alerts
+   * that cannot be inhibited (thresholds, …) are never delayed.
+   */
+  private topologyHold(rule: CompiledRule, a: AgentState | null, now: number): Date | null {
+    if (!rule.inhibitable || !a || (!a.groups.length && !a.region)) return null;
+    let ms = 0;
+    for (const [ruleId, groups] of this.watched) {
+      if (!this.rules.has(ruleId)) continue;
+      for (const g of a.groups) ms = Math.max(ms, groups.get(formatLabels([['group', g]])) ?? 0);
+      if (a.region) ms = Math.max(ms, groups.get(formatLabels([['region', a.region]])) ?? 0);
+    }
+    return ms > 0 ? new Date(now + ms) : null;
   }
 
   /**
@@ -1257,8 +1310,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       );
       if (!row) return null;
       const at = new Date();
-      if (inhibit) await this.history(m, row.id, 'inhibited', null, holdReason(hold), null, at);
-      else if (wasInhibited)
+      if (inhibit) {
+        await this.history(m, row.id, 'inhibited', null, holdReason(hold), null, at);
+        // Notifications still in their topology hold are never sent.
+        await this.delivery.withdraw(m, row.id, holdReason(hold) ?? 'inhibited');
+      } else if (wasInhibited)
         await this.history(m, row.id, 'uninhibited', null, 'cause recovered', null, at);
       if (!inhibit && !wasInhibited)
         await this.history(
@@ -1275,7 +1331,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         : await sqlRows<{ id: string }>(
             m,
             `UPDATE notification_outbox SET status = 'pending', next_attempt_at = now()
-              WHERE alert_id = $1 AND event = 'firing' AND status = 'suppressed' RETURNING id`,
+              WHERE alert_id = $1 AND event IN ('firing', 'firing_group') AND status = 'suppressed' RETURNING id`,
             [row.id],
           );
       return { row, released: released.map((r) => r.id) };

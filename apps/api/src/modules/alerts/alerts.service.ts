@@ -15,7 +15,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { sqlRows } from '../notifications/sql.js';
 import { AlertEngine, type InstanceRow } from './alert-engine.service.js';
 
-type Row = InstanceRow & { rule_name: string };
+type Row = InstanceRow & { rule_name: string; correlated_with: string[] | null };
 
 function toInstance(r: Row): AlertInstance {
   return {
@@ -46,10 +46,18 @@ function toInstance(r: Row): AlertInstance {
     causedBy: r.caused_by_agent_id
       ? { agentId: r.caused_by_agent_id, agentName: r.caused_by_name }
       : null,
+    correlationId: r.correlation_id,
+    correlatedWith: r.correlated_with ?? [],
   };
 }
 
-const SELECT = `SELECT i.*, r.name AS rule_name FROM alert_instances i JOIN alert_rules r ON r.id = i.rule_id`;
+/** With the other members of the alert's notification group (correlation), oldest first. */
+const SELECT = `SELECT i.*, r.name AS rule_name,
+    CASE WHEN i.correlation_id IS NULL THEN NULL ELSE ARRAY(
+      SELECT c.id FROM alert_instances c
+       WHERE c.correlation_id = i.correlation_id AND c.id <> i.id
+       ORDER BY c.fired_at, c.id LIMIT 100) END AS correlated_with
+  FROM alert_instances i JOIN alert_rules r ON r.id = i.rule_id`;
 
 @Injectable()
 export class AlertsService {
