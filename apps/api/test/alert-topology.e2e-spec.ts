@@ -587,6 +587,123 @@ describe('topology hold: member notifications wait for their group incident', ()
   }, 60_000);
 });
 
+describe('topology hold across a restart', () => {
+  it('a held member notification waits in the outbox through a restart and goes out once when the hold ends; one resolved within its hold sends nothing', async () => {
+    const rx = await receiver();
+    // Both lives share ENCRYPTION_KEY (channel secrets), as a real deployment must.
+    const env = { ...FAST_ALERTING_ENV, ENCRYPTION_KEY: 'h'.repeat(48) };
+    let t = await startTestApp({ env });
+    const http = client(t.baseUrl);
+    const admin = (await insertKey(t, ['admin'], 'H')).headers;
+    try {
+      const register = async (name: string) => {
+        const r = await http.post<{ id: string }>(
+          '/api/v2/agents/register',
+          { name: `${name}-${Math.random().toString(36).slice(2, 7)}`, type: 'worker', host: 'h' },
+          { headers: admin },
+        );
+        expect(r.status).toBe(201);
+        return r.body.id;
+      };
+      const heartbeat = async (agentId: string, body: Record<string, unknown>) =>
+        expect(
+          (await http.post(`/api/v2/agents/${agentId}/heartbeat`, body, { headers: admin })).status,
+        ).toBeLessThan(300);
+      const ids = await Promise.all([1, 2, 3, 4].map((i) => register(`restart-hold-${i}`)));
+      expect(
+        (
+          await http.post(
+            '/api/v2/agent-groups',
+            { name: `restart-hold-${Date.now()}`, agentIds: ids },
+            { headers: admin },
+          )
+        ).status,
+      ).toBe(201);
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'restart hook', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const builtIn = (
+        await http.get<Page<AlertRule>>('/api/v2/alerts/rules?q=Group%20unreachable', {
+          headers: admin,
+        })
+      ).body.items[0];
+      const cond = builtIn.condition;
+      expect(
+        (
+          await http.patch(
+            `/api/v2/alerts/rules/${builtIn.id}`,
+            { condition: { ...cond, memberHoldSec: 4 } },
+            { headers: admin },
+          )
+        ).status,
+      ).toBe(200);
+      const member = await createRule(http, admin, {
+        name: 'member down (restart)',
+        scope: { agentIds: ids },
+        channelIds: [ch.body.id],
+        groupWindowSec: 0,
+        condition: { kind: 'agent_status', statuses: ['down'] },
+      });
+      await sleep(3000); // topology refresh
+
+      // Down and back up within the hold: neither the firing nor the resolution is sent.
+      await heartbeat(ids[1], { status: 'down' });
+      const flap = await waitFor(async () => {
+        const r = await http.get<Page<AlertInstance>>(`/api/v2/alerts?ruleId=${member.id}`, {
+          headers: admin,
+        });
+        return r.body.items.find((a) => a.agentId === ids[1]) ?? null;
+      }, 'flapping member alert');
+      await heartbeat(ids[1], {});
+      await waitFor(async () => {
+        const r = await http.get<AlertInstance>(`/api/v2/alerts/${flap.id}`, { headers: admin });
+        return r.body.state === 'resolved';
+      }, 'flap resolved');
+
+      // Down, then the API stops inside the hold.
+      const downAt = Date.now();
+      await heartbeat(ids[0], { status: 'down' });
+      const held = await waitFor(async () => {
+        const rows = await t.sql<{ status: string; next_attempt_at: Date }>(
+          `SELECT o.status, o.next_attempt_at FROM notification_outbox o
+             JOIN alert_instances i ON i.id = o.alert_id
+            WHERE i.rule_id = $1 AND i.agent_id = $2`,
+          [member.id, ids[0]],
+        );
+        return rows[0] ?? null;
+      }, 'held outbox row');
+      expect(held.status).toBe('pending');
+      expect(held.next_attempt_at.getTime()).toBeGreaterThan(downAt + 3000);
+      await t.close();
+      expect(rx.received).toHaveLength(0);
+      t = await startTestApp({ env, databaseUrl: t.databaseUrl });
+      const got = await waitFor(
+        async () => rx.received[0],
+        'held notification after restart',
+        8000,
+      );
+      expect(got.at - downAt).toBeGreaterThanOrEqual(3500);
+      await sleep(1500);
+      expect(rx.received).toHaveLength(1);
+      const alerts = (got.body as { alerts: Array<{ agentId: string }> }).alerts;
+      expect(alerts.map((a) => a.agentId)).toEqual([ids[0]]);
+      const flapRows = await t.sql<{ status: string; last_error: string | null }>(
+        `SELECT status, last_error FROM notification_outbox WHERE alert_id = $1`,
+        [flap.id],
+      );
+      expect(flapRows).toEqual([
+        { status: 'suppressed', last_error: 'resolved within the topology hold' },
+      ]);
+    } finally {
+      await rx.close();
+      await t.close();
+      await t.dropDatabase();
+    }
+  }, 60_000);
+});
+
 async function createRule(
   http: Client,
   admin: Record<string, string>,
