@@ -248,6 +248,14 @@ describe('alert engine: label sets, groups, topology, watchdog, restart', () => 
         return a.length === 3 ? a : null;
       }, 'member alerts firing, held back');
       for (const a of held) expect(a.inhibitedBy).toBe(incident.id);
+      // Shown together: the members are the incident's correlation group, though the built-in
+      // rule notifies no channel here.
+      for (const a of held) expect(a.correlationId).toBe(incident.id);
+      const head = await http.get<AlertDetail>(`/api/v2/alerts/${incident.id}`, {
+        headers: admin,
+      });
+      expect(head.body.correlationId).toBe(incident.id);
+      expect([...head.body.correlatedWith].sort()).toEqual(held.map((a) => a.id).sort());
       const third = held.find((a) => a.agentId === ids[2])!;
       const detail = await http.get<AlertDetail>(`/api/v2/alerts/${third.id}`, {
         headers: admin,
@@ -539,7 +547,14 @@ describe('topology hold: member notifications wait for their group incident', ()
       for (const a of members) {
         expect(a.suppressed).toBe(true);
         expect(a.inhibitedBy).toBe(incident.id);
+        // The incident's notification stands for them: they are its correlation group.
+        expect(a.correlationId).toBe(incident.id);
       }
+      const incidentNow = await http.get<AlertInstance>(`/api/v2/alerts/${incident.id}`, {
+        headers: admin,
+      });
+      expect(incidentNow.body.correlationId).toBe(incident.id);
+      expect([...incidentNow.body.correlatedWith].sort()).toEqual(members.map((a) => a.id).sort());
       // Recorded, not sent: every member notification row is suppressed.
       const rows = await t.sql<{ status: string; last_error: string | null }>(
         `SELECT status, last_error FROM notification_outbox WHERE alert_id = ANY($1::uuid[])`,

@@ -882,7 +882,14 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!firing) return { row, outbox: [] as string[] };
       await this.history(m, row.id, 'firing', null, null, res.value, at);
       await this.holdHistory(m, row.id, hold, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing', { suppressed, holdUntil }) };
+      return {
+        row,
+        outbox: await this.notify(m, r, row, 'firing', {
+          suppressed,
+          holdUntil,
+          correlateWith: incidentGroup(hold),
+        }),
+      };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
@@ -931,7 +938,14 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!row) return null;
       await this.history(m, row.id, 'firing', null, null, res.value, at);
       await this.holdHistory(m, row.id, hold, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing', { suppressed, holdUntil }) };
+      return {
+        row,
+        outbox: await this.notify(m, r, row, 'firing', {
+          suppressed,
+          holdUntil,
+          correlateWith: incidentGroup(hold),
+        }),
+      };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
@@ -972,9 +986,10 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!row) return null;
       const wasFiring = row.fired_at !== null;
       // Still in its topology hold: the firing notification is never sent, nor its resolution.
-      const unsent = wasFiring
-        ? await this.delivery.withdraw(m, row.id, 'resolved within the topology hold')
-        : [];
+      const unsent =
+        wasFiring && rule && readsLiveness(rule.condition)
+          ? await this.delivery.withdraw(m, row.id, 'resolved within the topology hold')
+          : [];
       await this.history(
         m,
         row.id,
@@ -1086,7 +1101,13 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     rule: RuleRow,
     row: InstanceRow,
     event: 'firing' | 'resolved',
-    opts: { suppressed?: boolean; holdUntil?: Date | null; skipChannels?: string[] } = {},
+    opts: {
+      suppressed?: boolean;
+      holdUntil?: Date | null;
+      skipChannels?: string[];
+      /** The group it belongs to regardless of the outbox (an inhibiting incident's). */
+      correlateWith?: string | null;
+    } = {},
   ): Promise<string[]> {
     const entries: OutboxEntry[] = rule.channel_ids
       .filter((channelId) => !opts.skipChannels?.includes(channelId))
@@ -1101,7 +1122,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }));
     const correlation = new Map<string, string>();
     const ids = await this.delivery.enqueue(m, entries, correlation);
-    const leader = correlation.get(row.id);
+    const leader = opts.correlateWith ?? correlation.get(row.id);
     if (leader) {
       await m.query(`UPDATE alert_instances SET correlation_id = $2 WHERE id = $1`, [
         row.id,
@@ -1296,6 +1317,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
             inhibited_by = CASE WHEN $7 THEN $4::uuid ELSE inhibited_by END,
             caused_by_agent_id = CASE WHEN $7 THEN $5::uuid ELSE caused_by_agent_id END,
             caused_by_name = CASE WHEN $7 THEN $6 ELSE caused_by_name END,
+            correlation_id = COALESCE($8::uuid, correlation_id),
             version = version + 1
           WHERE id = $1 AND version = $2 AND state = 'firing' RETURNING *`,
         [
@@ -1306,6 +1328,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
           hold.causedBy?.id ?? null,
           hold.causedBy?.name ?? null,
           inhibit,
+          incidentGroup(hold),
         ],
       );
       if (!row) return null;
@@ -1364,6 +1387,14 @@ const NO_HOLD: Hold = { maintenance: false, inhibitedBy: null, causedBy: null };
 
 function isHeld(h: Hold): boolean {
   return h.maintenance || !!h.inhibitedBy || !!h.causedBy;
+}
+
+/**
+ * An alert inhibited by a group's incident belongs to the incident's correlation group: the
+ * incident's notification is the one that stands for it.
+ */
+function incidentGroup(h: Hold): string | null {
+  return h.inhibitedBy ? (h.inhibitedBy.correlation_id ?? h.inhibitedBy.id) : null;
 }
 
 function holdReason(h: Hold): string | null {

@@ -81,6 +81,34 @@ describe('groupAlerts', () => {
     expect(g[1]).toMatchObject({ title: 'Disk', subtitle: '1 alert' });
   });
 
+  test('by notification: members inhibited by a group incident are shown with it', () => {
+    const incident = alert({
+      id: 'inc',
+      ruleId: 'gu',
+      ruleName: 'Group unreachable',
+      correlationId: 'inc',
+    });
+    const m1 = alert({
+      ruleId: 'st',
+      ruleName: 'Down',
+      agentId: 'p',
+      inhibitedBy: 'inc',
+      suppressed: true,
+      correlationId: 'inc',
+    });
+    const m2 = alert({
+      ruleId: 'st',
+      ruleName: 'Down',
+      agentId: 'q',
+      inhibitedBy: 'inc',
+      suppressed: true,
+      correlationId: 'inc',
+    });
+    const g = groupAlerts([incident, m1, m2, diskZ], 'notification');
+    expect(ids(g)).toEqual([[incident.id, m1.id, m2.id], [diskZ.id]]);
+    expect(g[0].title).toBe('Group unreachable, Down');
+  });
+
   test('by rule: one rule across agents', () => {
     const g = groupAlerts(all, 'rule');
     expect(ids(g)).toEqual([[cpuX.id, cpuY.id, cpuZ.id], [memX.id], [diskZ.id]]);
