@@ -1,6 +1,6 @@
 import type { AlertTestResult } from '@agent-monitor/contracts';
 import type { Client } from './support/http.js';
-import { startKeyedApp, stopKeyedApp } from './support/alerting.js';
+import { registerAgent, startKeyedApp, stopKeyedApp } from './support/alerting.js';
 import type { TestApp } from './support/test-app.js';
 
 /**
@@ -18,15 +18,7 @@ describe('rule backtest: scope and label sets as the live engine', () => {
   });
   afterAll(() => stopKeyedApp(t));
 
-  async function register(name: string): Promise<string> {
-    const r = await http.post<{ id: string }>(
-      '/api/v2/agents/register',
-      { name: `${name}-${Math.random().toString(36).slice(2, 7)}`, type: 'worker', host: 'h' },
-      { headers: admin },
-    );
-    expect(r.status).toBe(201);
-    return r.body.id;
-  }
+  const register = (name: string) => registerAgent(http, admin, name);
 
   /** Five samples a minute apart, ending a minute ago. */
   async function history(agentId: string, metrics: Record<string, number>) {

@@ -10,6 +10,7 @@ import {
   FAST_ALERTING_ENV,
   ingest as publishSamples,
   receiver,
+  registerAgent,
   sleep,
   waitFor,
   startKeyedApp,
@@ -40,20 +41,8 @@ describe('alert engine: label sets, groups, topology, watchdog, restart', () => 
     return r.body;
   }
 
-  async function register(name: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await http.post<{ id: string }>(
-      '/api/v2/agents/register',
-      {
-        name: `${name}-${Math.random().toString(36).slice(2, 7)}`,
-        type: 'worker',
-        host: 'h',
-        ...extra,
-      },
-      { headers: admin },
-    );
-    expect(r.status).toBe(201);
-    return r.body.id;
-  }
+  const register = (name: string, extra: Record<string, unknown> = {}) =>
+    registerAgent(http, admin, name, extra);
 
   /** Real ingest: POST /api/v2/metrics/batch, answered 2xx only after commit. */
   async function ingest(samples: Array<{ agentId: string; metrics: Record<string, number> }>) {
@@ -441,15 +430,7 @@ describe('topology hold: member notifications wait for their group incident', ()
   });
   afterAll(() => stopKeyedApp(t));
 
-  async function register(name: string): Promise<string> {
-    const r = await http.post<{ id: string }>(
-      '/api/v2/agents/register',
-      { name: `${name}-${Math.random().toString(36).slice(2, 7)}`, type: 'worker', host: 'h' },
-      { headers: admin },
-    );
-    expect(r.status).toBe(201);
-    return r.body.id;
-  }
+  const register = (name: string) => registerAgent(http, admin, name);
 
   async function down(agentId: string) {
     const r = await http.post(
@@ -611,15 +592,7 @@ describe('topology hold across a restart', () => {
     const http = client(t.baseUrl);
     const admin = (await insertKey(t, ['admin'], 'H')).headers;
     try {
-      const register = async (name: string) => {
-        const r = await http.post<{ id: string }>(
-          '/api/v2/agents/register',
-          { name: `${name}-${Math.random().toString(36).slice(2, 7)}`, type: 'worker', host: 'h' },
-          { headers: admin },
-        );
-        expect(r.status).toBe(201);
-        return r.body.id;
-      };
+      const register = (name: string) => registerAgent(http, admin, name);
       const heartbeat = async (agentId: string, body: Record<string, unknown>) =>
         expect(
           (await http.post(`/api/v2/agents/${agentId}/heartbeat`, body, { headers: admin })).status,
