@@ -8,7 +8,9 @@ import type {
 import { client, type Client } from './support/http.js';
 import {
   FAST_ALERTING_ENV,
+  ingest as publishSamples,
   receiver,
+  registerAgent,
   sleep,
   waitFor,
   startKeyedApp,
@@ -39,20 +41,8 @@ describe('alert engine: label sets, groups, topology, watchdog, restart', () => 
     return r.body;
   }
 
-  async function register(name: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await http.post<{ id: string }>(
-      '/api/v2/agents/register',
-      {
-        name: `${name}-${Math.random().toString(36).slice(2, 7)}`,
-        type: 'worker',
-        host: 'h',
-        ...extra,
-      },
-      { headers: admin },
-    );
-    expect(r.status).toBe(201);
-    return r.body.id;
-  }
+  const register = (name: string, extra: Record<string, unknown> = {}) =>
+    registerAgent(http, admin, name, extra);
 
   /** Real ingest: POST /api/v2/metrics/batch, answered 2xx only after commit. */
   async function ingest(samples: Array<{ agentId: string; metrics: Record<string, number> }>) {
@@ -225,10 +215,13 @@ describe('alert engine: label sets, groups, topology, watchdog, restart', () => 
         })
       ).body.items[0];
       expect(builtIn.condition).toMatchObject({ kind: 'group_unreachable', fraction: 0.5 });
-      // Two of four down is not "most": no incident, their alerts notify.
+      // Two of four down is not "most": no incident, their alerts notify once the topology
+      // hold (10 s) ends without one.
+      const downAt = Date.now();
       await heartbeat(ids[0], 'down');
       await heartbeat(ids[1], 'down');
-      await waitFor(async () => rx.received.length === 2, 'two member notifications');
+      await waitFor(async () => rx.received.length === 2, 'two member notifications', 15_000);
+      expect(rx.received[0].at - downAt).toBeGreaterThanOrEqual(9_500);
       expect(await alerts(`ruleId=${builtIn.id}&state=firing`)).toHaveLength(0);
       // The third makes it "most": one incident; its member alert is held back from the start.
       await heartbeat(ids[2], 'down');
@@ -244,6 +237,14 @@ describe('alert engine: label sets, groups, topology, watchdog, restart', () => 
         return a.length === 3 ? a : null;
       }, 'member alerts firing, held back');
       for (const a of held) expect(a.inhibitedBy).toBe(incident.id);
+      // Shown together: the members are the incident's correlation group, though the built-in
+      // rule notifies no channel here.
+      for (const a of held) expect(a.correlationId).toBe(incident.id);
+      const head = await http.get<AlertDetail>(`/api/v2/alerts/${incident.id}`, {
+        headers: admin,
+      });
+      expect(head.body.correlationId).toBe(incident.id);
+      expect([...head.body.correlatedWith].sort()).toEqual(held.map((a) => a.id).sort());
       const third = held.find((a) => a.agentId === ids[2])!;
       const detail = await http.get<AlertDetail>(`/api/v2/alerts/${third.id}`, {
         headers: admin,
@@ -413,3 +414,290 @@ describe('alert windows after a restart', () => {
     }
   });
 });
+
+/**
+ * Topology hold: members of a watched group rarely fail at the same instant. Their status
+ * notifications wait the group rule's `memberHoldSec` (10 s by default) in the outbox, so the
+ * group's incident, when it follows within the hold, inhibits them before anything was sent.
+ */
+describe('topology hold: member notifications wait for their group incident', () => {
+  let t: TestApp;
+  let http: Client;
+  let admin: Record<string, string>;
+
+  beforeAll(async () => {
+    ({ t, http, admin } = await startKeyedApp());
+  });
+  afterAll(() => stopKeyedApp(t));
+
+  const register = (name: string) => registerAgent(http, admin, name);
+
+  async function down(agentId: string) {
+    const r = await http.post(
+      `/api/v2/agents/${agentId}/heartbeat`,
+      { status: 'down' },
+      { headers: admin },
+    );
+    expect(r.status).toBeLessThan(300);
+  }
+
+  async function group(name: string, agentIds: string[]): Promise<string> {
+    const g = await http.post<{ id: string }>(
+      '/api/v2/agent-groups',
+      { name: `${name}-${Date.now()}`, agentIds },
+      { headers: admin },
+    );
+    expect(g.status).toBe(201);
+    return g.body.id;
+  }
+
+  type Notified = { event: string; alerts: Array<{ agentId: string | null; ruleId: string }> };
+
+  it('3 of 4 members failing a few seconds apart: one incident notification, no member ones; a lone failure in a healthy group notifies after the hold', async () => {
+    const rx = await receiver();
+    try {
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'hold hook', config: { url: rx.url } },
+        { headers: admin },
+      );
+      expect(ch.status).toBe(201);
+      const rack = await Promise.all([1, 2, 3, 4].map((i) => register(`hold-rack-${i}`)));
+      const healthy = await Promise.all([1, 2, 3, 4].map((i) => register(`hold-ok-${i}`)));
+      const rackId = await group('hold-rack', rack);
+      await group('hold-ok', healthy);
+      const builtIn = (
+        await http.get<Page<AlertRule>>('/api/v2/alerts/rules?q=Group%20unreachable', {
+          headers: admin,
+        })
+      ).body.items[0];
+      expect(builtIn.condition).toMatchObject({ kind: 'group_unreachable', memberHoldSec: 10 });
+      expect(
+        (
+          await http.patch(
+            `/api/v2/alerts/rules/${builtIn.id}`,
+            { channelIds: [ch.body.id] },
+            { headers: admin },
+          )
+        ).status,
+      ).toBe(200);
+      const member = await createRule(http, admin, {
+        name: 'member down (held)',
+        scope: { agentIds: [...rack, ...healthy] },
+        channelIds: [ch.body.id],
+        condition: { kind: 'agent_status', statuses: ['down'] },
+      });
+      const threshold = await createRule(http, admin, {
+        name: 'errors (never held)',
+        scope: { agentIds: healthy },
+        channelIds: [ch.body.id],
+        groupWindowSec: 0,
+        condition: { kind: 'threshold', metric: 'hold_errors', op: '>', value: 5 },
+      });
+      await sleep(3000); // topology refresh: groups are read every 2 s
+
+      // Staggered: the group crosses "more than half" only with the third, 5 s after the first.
+      const t0 = Date.now();
+      await down(rack[0]);
+      await sleep(2500);
+      await down(rack[1]);
+      await sleep(2500);
+      await down(rack[2]);
+      const incident = await waitFor(
+        async () => {
+          const r = await http.get<Page<AlertInstance>>(
+            `/api/v2/alerts?ruleId=${builtIn.id}&state=firing`,
+            { headers: admin },
+          );
+          return r.body.items.find((a) => a.labels.group_id === rackId) ?? null;
+        },
+        'group unreachable incident',
+        5000,
+      );
+      // Past every member's hold: nothing but the incident went out.
+      await sleep(Math.max(0, t0 + 13_000 - Date.now()));
+      const bodies = rx.received.map((r) => r.body as Notified);
+      expect(bodies).toHaveLength(1);
+      expect(bodies[0].alerts.map((a) => a.ruleId)).toEqual([builtIn.id]);
+      const members = (
+        await http.get<Page<AlertInstance>>(`/api/v2/alerts?ruleId=${member.id}&state=firing`, {
+          headers: admin,
+        })
+      ).body.items;
+      expect(members.map((a) => a.agentId).sort()).toEqual(rack.slice(0, 3).sort());
+      for (const a of members) {
+        expect(a.suppressed).toBe(true);
+        expect(a.inhibitedBy).toBe(incident.id);
+        // The incident's notification stands for them: they are its correlation group.
+        expect(a.correlationId).toBe(incident.id);
+      }
+      const incidentNow = await http.get<AlertInstance>(`/api/v2/alerts/${incident.id}`, {
+        headers: admin,
+      });
+      expect(incidentNow.body.correlationId).toBe(incident.id);
+      expect([...incidentNow.body.correlatedWith].sort()).toEqual(members.map((a) => a.id).sort());
+      // Recorded, not sent: every member notification row is suppressed.
+      const rows = await t.sql<{ status: string; last_error: string | null }>(
+        `SELECT status, last_error FROM notification_outbox WHERE alert_id = ANY($1::uuid[])`,
+        [members.map((a) => a.id)],
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      expect(new Set(rows.map((r) => r.status))).toEqual(new Set(['suppressed']));
+      expect(rows.map((r) => r.last_error).join(' ')).toMatch(/group unreachable/);
+
+      // A threshold alert of a watched group's agent is not held.
+      const sent = rx.received.length;
+      const at = Date.now();
+      publishSamples(t, [{ agentId: healthy[1], values: { hold_errors: 40 } }]);
+      const fast = await waitFor(
+        async () =>
+          rx.received
+            .slice(sent)
+            .find((r) => (r.body as Notified).alerts.some((a) => a.ruleId === threshold.id)),
+        'threshold notification',
+        3000,
+      );
+      expect(fast.at - at).toBeLessThan(2000);
+
+      // One agent of the healthy group fails: no incident follows, it notifies once the hold ends.
+      const t1 = Date.now();
+      await down(healthy[0]);
+      const lone = await waitFor(
+        async () =>
+          rx.received.find((r) =>
+            (r.body as Notified).alerts.some(
+              (a) => a.ruleId === member.id && a.agentId === healthy[0],
+            ),
+          ),
+        'lone member notification',
+        15_000,
+      );
+      expect(lone.at - t1).toBeGreaterThanOrEqual(9_500);
+      expect(lone.at - t1).toBeLessThan(13_000);
+      expect(
+        rx.received.filter((r) => (r.body as Notified).alerts.some((a) => a.ruleId === member.id)),
+      ).toHaveLength(1);
+    } finally {
+      await rx.close();
+    }
+  }, 60_000);
+});
+
+describe('topology hold across a restart', () => {
+  it('a held member notification waits in the outbox through a restart and goes out once when the hold ends; one resolved within its hold sends nothing', async () => {
+    const rx = await receiver();
+    // Both lives share ENCRYPTION_KEY (channel secrets), as a real deployment must.
+    const env = { ...FAST_ALERTING_ENV, ENCRYPTION_KEY: 'h'.repeat(48) };
+    let t = await startTestApp({ env });
+    const http = client(t.baseUrl);
+    const admin = (await insertKey(t, ['admin'], 'H')).headers;
+    try {
+      const register = (name: string) => registerAgent(http, admin, name);
+      const heartbeat = async (agentId: string, body: Record<string, unknown>) =>
+        expect(
+          (await http.post(`/api/v2/agents/${agentId}/heartbeat`, body, { headers: admin })).status,
+        ).toBeLessThan(300);
+      const ids = await Promise.all([1, 2, 3, 4].map((i) => register(`restart-hold-${i}`)));
+      expect(
+        (
+          await http.post(
+            '/api/v2/agent-groups',
+            { name: `restart-hold-${Date.now()}`, agentIds: ids },
+            { headers: admin },
+          )
+        ).status,
+      ).toBe(201);
+      const ch = await http.post<{ id: string }>(
+        '/api/v2/notification-channels',
+        { type: 'webhook', name: 'restart hook', config: { url: rx.url } },
+        { headers: admin },
+      );
+      const builtIn = (
+        await http.get<Page<AlertRule>>('/api/v2/alerts/rules?q=Group%20unreachable', {
+          headers: admin,
+        })
+      ).body.items[0];
+      const cond = builtIn.condition;
+      expect(
+        (
+          await http.patch(
+            `/api/v2/alerts/rules/${builtIn.id}`,
+            { condition: { ...cond, memberHoldSec: 4 } },
+            { headers: admin },
+          )
+        ).status,
+      ).toBe(200);
+      const member = await createRule(http, admin, {
+        name: 'member down (restart)',
+        scope: { agentIds: ids },
+        channelIds: [ch.body.id],
+        groupWindowSec: 0,
+        condition: { kind: 'agent_status', statuses: ['down'] },
+      });
+      await sleep(3000); // topology refresh
+
+      // Down and back up within the hold: neither the firing nor the resolution is sent.
+      await heartbeat(ids[1], { status: 'down' });
+      const flap = await waitFor(async () => {
+        const r = await http.get<Page<AlertInstance>>(`/api/v2/alerts?ruleId=${member.id}`, {
+          headers: admin,
+        });
+        return r.body.items.find((a) => a.agentId === ids[1]) ?? null;
+      }, 'flapping member alert');
+      await heartbeat(ids[1], {});
+      await waitFor(async () => {
+        const r = await http.get<AlertInstance>(`/api/v2/alerts/${flap.id}`, { headers: admin });
+        return r.body.state === 'resolved';
+      }, 'flap resolved');
+
+      // Down, then the API stops inside the hold.
+      const downAt = Date.now();
+      await heartbeat(ids[0], { status: 'down' });
+      const held = await waitFor(async () => {
+        const rows = await t.sql<{ status: string; next_attempt_at: Date }>(
+          `SELECT o.status, o.next_attempt_at FROM notification_outbox o
+             JOIN alert_instances i ON i.id = o.alert_id
+            WHERE i.rule_id = $1 AND i.agent_id = $2`,
+          [member.id, ids[0]],
+        );
+        return rows[0] ?? null;
+      }, 'held outbox row');
+      expect(held.status).toBe('pending');
+      expect(held.next_attempt_at.getTime()).toBeGreaterThan(downAt + 3000);
+      await t.close();
+      expect(rx.received).toHaveLength(0);
+      t = await startTestApp({ env, databaseUrl: t.databaseUrl });
+      const got = await waitFor(
+        async () => rx.received[0],
+        'held notification after restart',
+        8000,
+      );
+      expect(got.at - downAt).toBeGreaterThanOrEqual(3500);
+      await sleep(1500);
+      expect(rx.received).toHaveLength(1);
+      const alerts = (got.body as { alerts: Array<{ agentId: string }> }).alerts;
+      expect(alerts.map((a) => a.agentId)).toEqual([ids[0]]);
+      const flapRows = await t.sql<{ status: string; last_error: string | null }>(
+        `SELECT status, last_error FROM notification_outbox WHERE alert_id = $1`,
+        [flap.id],
+      );
+      expect(flapRows).toEqual([
+        { status: 'suppressed', last_error: 'resolved within the topology hold' },
+      ]);
+    } finally {
+      await rx.close();
+      await t.close();
+      await t.dropDatabase();
+    }
+  }, 60_000);
+});
+
+async function createRule(
+  http: Client,
+  admin: Record<string, string>,
+  body: CreateAlertRuleInput,
+): Promise<AlertRule> {
+  const r = await http.post<AlertRule>('/api/v2/alerts/rules', body, { headers: admin });
+  expect(r.status).toBe(201);
+  return r.body;
+}

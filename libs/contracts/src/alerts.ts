@@ -56,6 +56,9 @@ export const WatchdogConditionSchema = z.strictObject({
   kind: z.literal('watchdog'),
 });
 
+/** Default topology hold: a member's status notification waits this long for its group's incident. */
+export const DEFAULT_MEMBER_HOLD_SEC = 10;
+
 /** Statuses that make an agent count as unreachable (groups, regions, dependencies). */
 export const UNREACHABLE_STATUSES = ['offline', 'stale', 'down'] as const;
 
@@ -63,6 +66,8 @@ export const UNREACHABLE_STATUSES = ['offline', 'stale', 'down'] as const;
  * Topology: one alert per agent group (and per region, from agent metadata `region`) when more
  * than `fraction` of its members (at least `minMembers`) are in one of `statuses`. While it
  * fires, its members' own alerts are held back (recorded as inhibited, linked to it).
+ * Members' status and no-data notifications first wait `memberHoldSec` (topology hold): when
+ * the group's incident fires within it, they are never sent; otherwise they go out when it ends.
  * Top level only; `scope.groupIds` narrows the groups.
  */
 export const GroupUnreachableConditionSchema = z.strictObject({
@@ -75,6 +80,8 @@ export const GroupUnreachableConditionSchema = z.strictObject({
     .max(3)
     .default(['offline', 'stale', 'down']),
   includeRegions: z.boolean().default(true),
+  /** Seconds a member's status / no-data notification waits for this incident (0: no hold). */
+  memberHoldSec: z.number().min(0).max(300).default(DEFAULT_MEMBER_HOLD_SEC),
 });
 
 export type ThresholdCondition = z.infer<typeof ThresholdConditionSchema>;
@@ -272,6 +279,14 @@ export interface AlertInstance {
   inhibitedBy: string | null;
   /** The dependency whose outage this alert is attributed to (held back while it lasts). */
   causedBy: { agentId: string; agentName: string | null } | null;
+  /**
+   * The notification group it fired in, as the outbox correlated it (one rule across agents,
+   * or one agent across rules, within the rule's group window): the id of the alert that led
+   * the group, its own id when it led. Null while pending, or when its rule notifies no channel.
+   */
+  correlationId: string | null;
+  /** The other alerts of that group (any state), oldest first. */
+  correlatedWith: string[];
 }
 
 export interface AlertTransition {
@@ -516,9 +531,13 @@ export const AlertTestSchema = z
   );
 export type AlertTest = z.infer<typeof AlertTestSchema>;
 
+/** One simulated alert: per agent in scope and per series label set, as the live engine opens them. */
 export interface BacktestEvent {
   agentId: string;
   agentName: string | null;
+  /** Canonical series label set (`model=gpt4`), '' for unlabelled series. */
+  labelKey: string;
+  labels: Record<string, string>;
   firedAt: string;
   resolvedAt: string | null;
   value: number | null;

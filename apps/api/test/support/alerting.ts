@@ -38,6 +38,27 @@ export async function startKeyedApp(
   };
 }
 
+/** Registers a worker agent named `<name>-<random>` and returns its id. */
+export async function registerAgent(
+  http: Client,
+  headers: Record<string, string>,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const r = await http.post<{ id: string }>(
+    '/api/v2/agents/register',
+    {
+      name: `${name}-${Math.random().toString(36).slice(2, 7)}`,
+      type: 'worker',
+      host: 'h',
+      ...extra,
+    },
+    { headers },
+  );
+  if (r.status !== 201) throw new Error(`register ${name}: ${r.status}`);
+  return r.body.id;
+}
+
 /** Stops the app and drops its database. */
 export async function stopKeyedApp(t: TestApp): Promise<void> {
   await t.close();

@@ -15,6 +15,8 @@ import { CreateEscalationPolicies1795910000001 } from './1795910000001-CreateEsc
 import { CreateReportSchedules1796207000000 } from './1796207000000-CreateReportSchedules.js';
 import { AddAgentGroupParent1796207000001 } from './1796207000001-AddAgentGroupParent.js';
 import { AddOutboxCorrelationKeys1796300000000 } from './1796300000000-AddOutboxCorrelationKeys.js';
+import { AddAlertInstanceCorrelationId1796400000000 } from './1796400000000-AddAlertInstanceCorrelationId.js';
+import { AddGroupUnreachableMemberHold1796400000001 } from './1796400000001-AddGroupUnreachableMemberHold.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -35,4 +37,6 @@ export const MIGRATIONS = [
   CreateReportSchedules1796207000000,
   AddAgentGroupParent1796207000001,
   AddOutboxCorrelationKeys1796300000000,
+  AddAlertInstanceCorrelationId1796400000000,
+  AddGroupUnreachableMemberHold1796400000001,
 ];

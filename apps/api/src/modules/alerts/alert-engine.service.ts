@@ -16,7 +16,6 @@ import {
   type AgentStatus,
   type AlertEvent,
   type AlertNotificationPayload,
-  type AlertScope,
   type GroupUnreachableCondition,
 } from '@agent-monitor/contracts';
 import {
@@ -39,11 +38,12 @@ import {
   isTimeDependent,
   metricSelector,
   parseLabelKey,
-  selectorMatches,
+  readsLiveness,
   type AgentSignals,
   type EvalResult,
   type MetricSelector,
 } from './condition-eval.js';
+import { inScope, splitQueryName, subjectLabelKeys } from './alert-subjects.js';
 import { EscalationService } from './escalation.service.js';
 import { RulesService, type RuleRow } from './rules.service.js';
 import { alertTemplateVars, renderTemplate } from './template.js';
@@ -98,6 +98,8 @@ interface CompiledRule {
   timed: boolean;
   /** Reads "any metric" (no_data without a metric). */
   anyData: boolean;
+  /** Reads agent status or no-data: a group's "unreachable" incident can inhibit it. */
+  inhibitable: boolean;
 }
 
 export interface InstanceRow {
@@ -128,27 +130,11 @@ export interface InstanceRow {
   inhibited_by: string | null;
   caused_by_agent_id: string | null;
   caused_by_name: string | null;
+  correlation_id: string | null;
 }
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const MAX_SAMPLES_PER_SERIES = 20_000;
-
-export function inScope(scope: AlertScope, a: AgentState): boolean {
-  if (scope.agentIds?.length && !scope.agentIds.includes(a.id)) return false;
-  if (scope.type && a.type !== scope.type) return false;
-  if (scope.environment && a.environment !== scope.environment) return false;
-  for (const [k, v] of Object.entries(scope.tags ?? {})) if (a.tags[k] !== v) return false;
-  if (scope.groupIds?.length && !a.groups.some((g) => scope.groupIds!.includes(g))) return false;
-  return true;
-}
-
-/** `ai_metrics.inference_time{model=gpt4}` → base `ai_metrics.inference_time`, label key `model=gpt4`. */
-function splitQueryName(name: string): { base: string; labelKey: string } {
-  const brace = name.indexOf('{');
-  return brace === -1
-    ? { base: name, labelKey: '' }
-    : { base: name.slice(0, brace), labelKey: name.slice(brace + 1, -1) };
-}
 
 const UNREACHABLE = new Set<string>(UNREACHABLE_STATUSES);
 const TOPOLOGY_REFRESH_MS = 2000;
@@ -199,6 +185,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   private topologyRun: Promise<void> | null = null;
   /** `${groupRuleId}|${labelKey}` of groups/regions unreachable right now (alert open or not). */
   private readonly groupsDown = new Set<string>();
+  /**
+   * Groups and regions a "group unreachable" rule watches (enough members to fire), by rule:
+   * label key (`group=<id>`, `region=<name>`) → topology hold (ms) of its members' notifications.
+   */
+  private readonly watched = new Map<string, Map<string, number>>();
   /** Member alerts waiting for their group's alert to be written (key → since). */
   private readonly deferred = new Map<string, number>();
   /** Evaluations since the last flush into the Prometheus counters. */
@@ -255,6 +246,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       metrics,
       selectors: [...metrics.keys()].map(metricSelector),
       anyData,
+      inhibitable: kind === 'agent' && readsLiveness(row.condition),
       timed: isTimeDependent(row.condition) || row.for_sec > 0 || row.keep_firing_for_sec > 0,
     };
   }
@@ -730,14 +722,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Label sets a rule has for an agent: those its selectors admit, plus open instances'. */
   private labelKeys(rule: CompiledRule, a: AgentState): string[] {
-    const out = new Set<string>();
-    let unlabelled = false;
-    for (const sel of rule.selectors) {
-      const sets = a.labelSets.get(sel.base);
-      if (sets) for (const lk of sets) if (selectorMatches(sel, lk)) out.add(lk);
-      if (!sel.filter.length && a.lastSeen.has(sel.base)) unlabelled = true;
-    }
-    if (!out.size || unlabelled) out.add('');
+    const out = subjectLabelKeys(
+      rule.selectors,
+      (base) => a.labelSets.get(base),
+      (base) => a.lastSeen.has(base),
+    );
     const open = this.openLabels.get(`${rule.row.id}|${a.id}`);
     if (open) for (const lk of open) out.add(lk);
     return [...out];
@@ -804,6 +793,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     const open = this.openLabels.get(`${rule.row.id}|`);
+    const watched = new Map<string, number>();
+    for (const [lk, m] of members)
+      if (m.ids.length >= c.minMembers && c.memberHoldSec > 0)
+        watched.set(lk, c.memberHoldSec * 1000);
+    this.watched.set(rule.row.id, watched);
     for (const lk of open ?? []) if (!members.has(lk)) members.set(lk, { labels: {}, ids: [] });
     for (const [labelKey, m] of members) {
       let down = 0;
@@ -905,6 +899,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const summary = this.summary(r, subj, res);
     const hold = firing ? this.holdFor(rule, agentId, now) : NO_HOLD;
     const suppressed = isHeld(hold);
+    const holdUntil = firing && !suppressed ? this.topologyHold(rule, subj.a, now) : null;
     const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
@@ -940,7 +935,14 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!firing) return { row, outbox: [] as string[] };
       await this.history(m, row.id, 'firing', null, null, res.value, at);
       await this.holdHistory(m, row.id, hold, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
+      return {
+        row,
+        outbox: await this.notify(m, r, row, 'firing', {
+          suppressed,
+          holdUntil,
+          correlateWith: incidentGroup(hold),
+        }),
+      };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
@@ -965,6 +967,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     const summary = this.summary(r, subj, res);
     const hold = this.holdFor(rule, agentId, now);
     const suppressed = isHeld(hold);
+    const holdUntil = suppressed ? null : this.topologyHold(rule, subj.a, now);
     const result = await this.fast.transaction(async (m) => {
       const [row] = await sqlRows<InstanceRow>(
         m,
@@ -988,7 +991,14 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!row) return null;
       await this.history(m, row.id, 'firing', null, null, res.value, at);
       await this.holdHistory(m, row.id, hold, at);
-      return { row, outbox: await this.notify(m, r, row, 'firing', suppressed) };
+      return {
+        row,
+        outbox: await this.notify(m, r, row, 'firing', {
+          suppressed,
+          holdUntil,
+          correlateWith: incidentGroup(hold),
+        }),
+      };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
@@ -1028,6 +1038,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       );
       if (!row) return null;
       const wasFiring = row.fired_at !== null;
+      // Still in its topology hold: the firing notification is never sent, nor its resolution.
+      const unsent =
+        wasFiring && rule && readsLiveness(rule.condition)
+          ? await this.delivery.withdraw(m, row.id, 'resolved within the topology hold')
+          : [];
       await this.history(
         m,
         row.id,
@@ -1042,13 +1057,11 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         wasFiring,
         outbox:
           wasFiring && rule
-            ? await this.notify(
-                m,
-                rule,
-                row,
-                'resolved',
-                row.suppressed || this.isSuppressed(row.rule_id, row.agent_id, Date.now()),
-              )
+            ? await this.notify(m, rule, row, 'resolved', {
+                suppressed:
+                  row.suppressed || this.isSuppressed(row.rule_id, row.agent_id, Date.now()),
+                skipChannels: unsent,
+              })
             : [],
       };
     });
@@ -1132,23 +1145,45 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     };
   }
 
-  /** Outbox rows for a transition, inside its transaction. */
+  /**
+   * Outbox rows for a transition, inside its transaction. A firing alert records the
+   * notification group the outbox put it in (`correlation_id`, also set on `row`).
+   */
   private async notify(
     m: SqlRunner,
     rule: RuleRow,
     row: InstanceRow,
     event: 'firing' | 'resolved',
-    suppressed = false,
+    opts: {
+      suppressed?: boolean;
+      holdUntil?: Date | null;
+      skipChannels?: string[];
+      /** The group it belongs to regardless of the outbox (an inhibiting incident's). */
+      correlateWith?: string | null;
+    } = {},
   ): Promise<string[]> {
-    const entries: OutboxEntry[] = rule.channel_ids.map((channelId) => ({
-      channelId,
-      alertId: row.id,
-      event,
-      suppressed,
-      group: { key: row.group_key, windowSec: rule.group_window_sec },
-      payload: this.payload(rule, [row], event, `${row.id}:${event}:${channelId}`),
-    }));
-    return this.delivery.enqueue(m, entries);
+    const entries: OutboxEntry[] = rule.channel_ids
+      .filter((channelId) => !opts.skipChannels?.includes(channelId))
+      .map((channelId) => ({
+        channelId,
+        alertId: row.id,
+        event,
+        suppressed: opts.suppressed ?? false,
+        ...(opts.holdUntil ? { holdUntil: opts.holdUntil } : {}),
+        group: { key: row.group_key, windowSec: rule.group_window_sec },
+        payload: this.payload(rule, [row], event, `${row.id}:${event}:${channelId}`),
+      }));
+    const correlation = new Map<string, string>();
+    const ids = await this.delivery.enqueue(m, entries, correlation);
+    const leader = opts.correlateWith ?? correlation.get(row.id);
+    if (leader) {
+      await m.query(`UPDATE alert_instances SET correlation_id = $2 WHERE id = $1`, [
+        row.id,
+        leader,
+      ]);
+      row.correlation_id = leader;
+    }
+    return ids;
   }
 
   private afterCommit(
@@ -1235,6 +1270,24 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
+   * Topology hold: when a status / no-data alert fires for an agent of a group (or region) that a
+   * "group unreachable" rule watches, its notifications wait the rule's `memberHoldSec` first.
+   * Its group may cross the threshold a moment later (members rarely fail at the same instant);
+   * the incident then inhibits it before anything was sent (`checkHolds` → `withdraw`). Alerts
+   * that cannot be inhibited (thresholds, …) are never delayed.
+   */
+  private topologyHold(rule: CompiledRule, a: AgentState | null, now: number): Date | null {
+    if (!rule.inhibitable || !a || (!a.groups.length && !a.region)) return null;
+    let ms = 0;
+    for (const [ruleId, groups] of this.watched) {
+      if (!this.rules.has(ruleId)) continue;
+      for (const g of a.groups) ms = Math.max(ms, groups.get(formatLabels([['group', g]])) ?? 0);
+      if (a.region) ms = Math.max(ms, groups.get(formatLabels([['region', a.region]])) ?? 0);
+    }
+    return ms > 0 ? new Date(now + ms) : null;
+  }
+
+  /**
    * A member alert about to fire while its group (or region) is unreachable but the group's
    * alert is not written yet waits for it (a few ticks at most), so it is held back and linked
    * instead of notifying first. Gives up after DEFER_MAX_MS (e.g. a group rule with `forSec`).
@@ -1317,6 +1370,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
             inhibited_by = CASE WHEN $7 THEN $4::uuid ELSE inhibited_by END,
             caused_by_agent_id = CASE WHEN $7 THEN $5::uuid ELSE caused_by_agent_id END,
             caused_by_name = CASE WHEN $7 THEN $6 ELSE caused_by_name END,
+            correlation_id = COALESCE($8::uuid, correlation_id),
             version = version + 1
           WHERE id = $1 AND version = $2 AND state = 'firing' RETURNING *`,
         [
@@ -1327,12 +1381,16 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
           hold.causedBy?.id ?? null,
           hold.causedBy?.name ?? null,
           inhibit,
+          incidentGroup(hold),
         ],
       );
       if (!row) return null;
       const at = new Date();
-      if (inhibit) await this.history(m, row.id, 'inhibited', null, holdReason(hold), null, at);
-      else if (wasInhibited)
+      if (inhibit) {
+        await this.history(m, row.id, 'inhibited', null, holdReason(hold), null, at);
+        // Notifications still in their topology hold are never sent.
+        await this.delivery.withdraw(m, row.id, holdReason(hold) ?? 'inhibited');
+      } else if (wasInhibited)
         await this.history(m, row.id, 'uninhibited', null, 'cause recovered', null, at);
       if (!inhibit && !wasInhibited)
         await this.history(
@@ -1349,7 +1407,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         : await sqlRows<{ id: string }>(
             m,
             `UPDATE notification_outbox SET status = 'pending', next_attempt_at = now()
-              WHERE alert_id = $1 AND event = 'firing' AND status = 'suppressed' RETURNING id`,
+              WHERE alert_id = $1 AND event IN ('firing', 'firing_group') AND status = 'suppressed' RETURNING id`,
             [row.id],
           );
       return { row, released: released.map((r) => r.id) };
@@ -1382,6 +1440,14 @@ const NO_HOLD: Hold = { maintenance: false, inhibitedBy: null, causedBy: null };
 
 function isHeld(h: Hold): boolean {
   return h.maintenance || !!h.inhibitedBy || !!h.causedBy;
+}
+
+/**
+ * An alert inhibited by a group's incident belongs to the incident's correlation group: the
+ * incident's notification is the one that stands for it.
+ */
+function incidentGroup(h: Hold): string | null {
+  return h.inhibitedBy ? (h.inhibitedBy.correlation_id ?? h.inhibitedBy.id) : null;
 }
 
 function holdReason(h: Hold): string | null {

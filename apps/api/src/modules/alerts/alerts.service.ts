@@ -15,7 +15,11 @@ import { AuditService } from '../audit/audit.service.js';
 import { sqlRows } from '../notifications/sql.js';
 import { AlertEngine, type InstanceRow } from './alert-engine.service.js';
 
-type Row = InstanceRow & { rule_name: string };
+type Row = InstanceRow & {
+  rule_name: string;
+  group_id: string | null;
+  correlated_with: string[] | null;
+};
 
 function toInstance(r: Row): AlertInstance {
   return {
@@ -46,10 +50,24 @@ function toInstance(r: Row): AlertInstance {
     causedBy: r.caused_by_agent_id
       ? { agentId: r.caused_by_agent_id, agentName: r.caused_by_name }
       : null,
+    correlationId: r.group_id,
+    correlatedWith: r.correlated_with ?? [],
   };
 }
 
-const SELECT = `SELECT i.*, r.name AS rule_name FROM alert_instances i JOIN alert_rules r ON r.id = i.rule_id`;
+/**
+ * With the alert's correlation group and its other members, oldest first. The group is the one
+ * its notification went out in; an alert that led no notification (its rule has no channel, as
+ * the built-in group rule) still heads the group of the members it inhibits.
+ */
+const SELECT = `SELECT i.*, r.name AS rule_name, g.id AS group_id,
+    CASE WHEN g.id IS NULL THEN NULL ELSE ARRAY(
+      SELECT c.id FROM alert_instances c
+       WHERE (c.correlation_id = g.id OR c.id = g.id) AND c.id <> i.id
+       ORDER BY c.fired_at, c.id LIMIT 100) END AS correlated_with
+  FROM alert_instances i JOIN alert_rules r ON r.id = i.rule_id
+  CROSS JOIN LATERAL (SELECT COALESCE(i.correlation_id, (
+      SELECT i.id FROM alert_instances m WHERE m.correlation_id = i.id AND m.id <> i.id LIMIT 1)) AS id) g`;
 
 @Injectable()
 export class AlertsService {

@@ -264,3 +264,10 @@ export function usesStatus(c: AlertCondition): boolean {
   if (c.kind === 'and' || c.kind === 'or') return c.conditions.some(usesStatus);
   return false;
 }
+
+/** Whether a condition reads agent status or no-data (what an unreachable group explains). */
+export function readsLiveness(c: AlertCondition): boolean {
+  if (c.kind === 'no_data' || c.kind === 'agent_status') return true;
+  if (c.kind === 'and' || c.kind === 'or') return c.conditions.some(readsLiveness);
+  return false;
+}

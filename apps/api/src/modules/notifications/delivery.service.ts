@@ -34,6 +34,8 @@ interface OutboxRow {
   last_error: string | null;
   created_at: Date;
   delivered_at: Date | null;
+  group_key: string | null;
+  group_keys: string[] | null;
 }
 
 export interface OutboxEntry {
@@ -51,7 +53,16 @@ export interface OutboxEntry {
    * `windowSec` of it are batched into one notification sent when the window closes.
    */
   group?: { key: string; windowSec: number };
+  /**
+   * Topology hold (firing only): the first delivery waits until then, so a "group unreachable"
+   * incident firing meanwhile can still inhibit it (`withdraw`). Held notifications correlate
+   * only with held ones: an alert that is not held is never delayed by joining them.
+   */
+  holdUntil?: Date;
 }
+
+/** Correlation keys of held notifications carry this prefix (see `OutboxEntry.holdUntil`). */
+const HELD = 'held:';
 
 /** Firing and resolved notifications of one group are batched (each with its own leader). */
 const GROUPED_EVENTS = new Set(['firing', 'resolved']);
@@ -59,7 +70,12 @@ const GROUPED_EVENTS = new Set(['firing', 'resolved']);
 /** The keys an alert correlates by: its group (by default its rule) and its agent. Sorted. */
 function correlationKeys(e: OutboxEntry, g: { key: string }): string[] {
   const agents = e.payload.alerts.map((a) => a.agentId).filter((a): a is string => !!a);
-  return [...new Set([g.key, ...agents.map((a) => `agent:${a}`)])].sort();
+  const prefix = isHeld(e) ? HELD : '';
+  return [...new Set([g.key, ...agents.map((a) => `agent:${a}`)])].map((k) => prefix + k).sort();
+}
+
+function isHeld(e: OutboxEntry): e is OutboxEntry & { holdUntil: Date } {
+  return !!e.holdUntil && e.event === 'firing' && !e.suppressed;
 }
 
 /** Exponential backoff with jitter; a receiver's Retry-After wins when it gives one. */
@@ -149,28 +165,96 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     };
   }
 
-  /** Writes outbox rows inside the caller's transaction; returns the ids actually inserted. */
-  async enqueue(m: SqlRunner, entries: OutboxEntry[]): Promise<string[]> {
+  /**
+   * Writes outbox rows inside the caller's transaction; returns the ids to `kick` once it
+   * committed. `correlation`, when given, receives for each firing alert the id of the alert
+   * that leads the notification it was sent in (itself when it leads; the first channel decides).
+   */
+  async enqueue(
+    m: SqlRunner,
+    entries: OutboxEntry[],
+    correlation?: Map<string, string>,
+  ): Promise<string[]> {
     const ids: string[] = [];
     // Channel order: grouped entries take advisory locks, and every transaction taking them in
     // the same order cannot deadlock with another.
     const ordered = [...entries].sort((a, b) => (a.channelId < b.channelId ? -1 : 1));
     for (const e of ordered) {
+      let leader = e.alertId;
       if (e.group && e.group.windowSec > 0 && GROUPED_EVENTS.has(e.event) && !e.suppressed) {
-        const id = await this.enqueueGrouped(m, e, e.group);
-        if (id) ids.push(id);
-        continue;
+        const r = await this.enqueueGrouped(m, e, e.group);
+        if (r.id) ids.push(r.id);
+        leader = r.leader ?? leader;
+      } else {
+        const held = isHeld(e);
+        const id = await this.insert(
+          m,
+          e,
+          e.event,
+          e.suppressed ? 'suppressed' : 'pending',
+          held ? e.holdUntil : (e.notBefore ?? null),
+        );
+        if (id && held) this.later(id, e.holdUntil.getTime() - Date.now() + 5);
+        else if (id && !e.suppressed) ids.push(id);
       }
-      const id = await this.insert(
-        m,
-        e,
-        e.event,
-        e.suppressed ? 'suppressed' : 'pending',
-        e.notBefore ?? null,
-      );
-      if (id && !e.suppressed) ids.push(id);
+      if (correlation && e.alertId && leader && e.event === 'firing' && !correlation.has(e.alertId))
+        correlation.set(e.alertId, leader);
     }
     return ids;
+  }
+
+  /**
+   * Takes a firing alert out of held notifications not yet attempted (its group's "unreachable"
+   * incident fired, or it resolved, within the topology hold). A notification left without
+   * alerts is recorded as suppressed; one that goes on without it leaves a suppressed row for
+   * the alert, so its delivery log says what happened and a later release can send it.
+   * Returns the channels it was withdrawn from.
+   */
+  async withdraw(m: SqlRunner, alertId: string, reason: string): Promise<string[]> {
+    const rows = await sqlRows<OutboxRow>(
+      m,
+      `SELECT * FROM notification_outbox
+        WHERE status = 'pending' AND attempts = 0 AND group_keys[1] LIKE '${HELD}%'
+          AND payload->'alerts' @> jsonb_build_array(jsonb_build_object('id', $1::text))
+        FOR UPDATE`,
+      [alertId],
+    );
+    for (const r of rows) {
+      const mine = r.payload.alerts.filter((a) => a.id === alertId);
+      const rest = r.payload.alerts.filter((a) => a.id !== alertId);
+      if (!rest.length) {
+        await m.query(
+          `UPDATE notification_outbox SET status = 'suppressed', last_error = $2 WHERE id = $1`,
+          [r.id, reason],
+        );
+        continue;
+      }
+      await m.query(
+        `UPDATE notification_outbox SET payload = jsonb_set(payload, '{alerts}', $2::jsonb),
+            alert_id = CASE WHEN alert_id = $3 THEN $4::uuid ELSE alert_id END
+          WHERE id = $1`,
+        [r.id, JSON.stringify(rest), alertId, rest[0].id],
+      );
+      await m.query(
+        `INSERT INTO notification_outbox (dedup_key, channel_id, alert_id, event, payload, status, last_error, group_key, group_keys)
+         VALUES ($1, $2, $3, 'firing', $4, 'suppressed', $5, $6, $7)
+         ON CONFLICT (dedup_key) DO NOTHING`,
+        [
+          `${alertId}:firing:${r.channel_id}:withdrawn`,
+          r.channel_id,
+          alertId,
+          JSON.stringify({
+            ...r.payload,
+            dedupKey: `${alertId}:firing:${r.channel_id}`,
+            alerts: mine,
+          }),
+          reason,
+          r.group_key,
+          r.group_keys,
+        ],
+      );
+    }
+    return [...new Set(rows.map((r) => r.channel_id))];
   }
 
   private async insert(
@@ -179,6 +263,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     event: string,
     status: DeliveryStatus,
     notBefore: Date | null,
+    keys = e.group ? correlationKeys(e, e.group) : null,
   ): Promise<string | null> {
     const rows = await sqlRows<{ id: string }>(
       m,
@@ -194,7 +279,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
         status,
         notBefore,
         e.group?.key ?? null,
-        e.group ? correlationKeys(e, e.group) : null,
+        keys,
       ],
     );
     return rows[0]?.id ?? null;
@@ -213,7 +298,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     m: SqlRunner,
     e: OutboxEntry,
     g: { key: string; windowSec: number },
-  ): Promise<string | null> {
+  ): Promise<{ id: string | null; leader: string | null }> {
     const ev = e.event;
     const batchEv = `${ev}_group`;
     const keys = correlationKeys(e, g);
@@ -222,9 +307,15 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
         `outbox:${e.channelId}:${ev}:${k}`,
       ]);
     // `now()` (stable) bounds the index range scan; clock_timestamp() decides exactly.
-    const [leader] = await sqlRows<{ id: string; created_at: Date; window_end: Date }>(
+    const [leader] = await sqlRows<{
+      id: string;
+      alert_id: string | null;
+      group_keys: string[];
+      created_at: Date;
+      window_end: Date;
+    }>(
       m,
-      `SELECT id, created_at, created_at + make_interval(secs => $3::float8) AS window_end
+      `SELECT id, alert_id, group_keys, created_at, created_at + make_interval(secs => $3::float8) AS window_end
          FROM notification_outbox
         WHERE channel_id = $1 AND event = $4 AND group_keys && $2::text[]
           AND created_at > now() - make_interval(secs => $3::float8)
@@ -232,7 +323,35 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
         ORDER BY created_at DESC LIMIT 1`,
       [e.channelId, keys, g.windowSec, ev],
     );
-    if (!leader) return this.insert(m, e, ev, 'pending', null);
+    const hold = isHeld(e) ? e.holdUntil : null;
+    if (!leader) {
+      const id = await this.insert(m, e, ev, 'pending', hold);
+      if (id && hold) this.later(id, hold.getTime() - Date.now() + 5);
+      return { id: hold ? null : id, leader: e.alertId };
+    }
+    // Followers of one leader may correlate with it by different keys (x's memory alert by
+    // agent, y's cpu alert by rule), so they hold disjoint key locks and share no key: the
+    // leader's row lock serialises them, and its batch carries (and is found by) the leader's
+    // keys too, so the second joins the batch the first made instead of making another.
+    await m.query(`SELECT 1 FROM notification_outbox WHERE id = $1 FOR UPDATE`, [leader.id]);
+    const batchKeys = [...new Set([...keys, ...leader.group_keys])].sort();
+    if (hold) {
+      // A held leader not sent yet takes its held followers in (one notification, as
+      // Alertmanager's group_wait), waiting for the latest follower's hold.
+      const [waiting] = await sqlRows<{ id: string; next_attempt_at: Date }>(
+        m,
+        `UPDATE notification_outbox
+            SET payload = jsonb_set(payload, '{alerts}', (payload->'alerts') || $2::jsonb),
+                next_attempt_at = GREATEST(next_attempt_at, $3)
+          WHERE id = $1 AND status = 'pending' AND attempts = 0 AND next_attempt_at > clock_timestamp()
+          RETURNING id, next_attempt_at`,
+        [leader.id, JSON.stringify(e.payload.alerts), hold],
+      );
+      if (waiting) {
+        this.later(waiting.id, waiting.next_attempt_at.getTime() - Date.now() + 5);
+        return { id: null, leader: leader.alert_id };
+      }
+    }
     // This leader's batch: due after the leader was written. Not "created after the leader":
     // created_at is the writing transaction's start, and a follower that started before the
     // leader committed (it waited on the lock) would not find the batch another one made.
@@ -243,18 +362,23 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
           AND attempts = 0 AND next_attempt_at > $3
           AND created_at > $3::timestamptz - interval '1 minute'
         ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
-      [e.channelId, keys, leader.created_at, batchEv],
+      [e.channelId, batchKeys, leader.created_at, batchEv],
     );
     if (batch) {
-      await m.query(
-        `UPDATE notification_outbox SET payload = jsonb_set(payload, '{alerts}', (payload->'alerts') || $2::jsonb) WHERE id = $1`,
-        [batch.id, JSON.stringify(e.payload.alerts)],
+      const [b] = await sqlRows<{ next_attempt_at: Date }>(
+        m,
+        `UPDATE notification_outbox SET payload = jsonb_set(payload, '{alerts}', (payload->'alerts') || $2::jsonb),
+            next_attempt_at = GREATEST(next_attempt_at, COALESCE($3, next_attempt_at))
+          WHERE id = $1 RETURNING next_attempt_at`,
+        [batch.id, JSON.stringify(e.payload.alerts), hold],
       );
-      return null;
+      if (hold) this.later(batch.id, b.next_attempt_at.getTime() - Date.now() + 5);
+      return { id: null, leader: leader.alert_id };
     }
-    const id = await this.insert(m, e, batchEv, 'pending', leader.window_end);
-    if (id) this.later(id, Math.max(0, leader.window_end.getTime() - Date.now()) + 5);
-    return null;
+    const due = hold && hold > leader.window_end ? hold : leader.window_end;
+    const id = await this.insert(m, e, batchEv, 'pending', due, batchKeys);
+    if (id) this.later(id, Math.max(0, due.getTime() - Date.now()) + 5);
+    return { id: null, leader: leader.alert_id };
   }
 
   /** Starts first attempts right after the enqueuing transaction committed. */

@@ -19,6 +19,8 @@ import TableHead from '@mui/material/TableHead';
 import TablePagination from '@mui/material/TablePagination';
 import TableRow from '@mui/material/TableRow';
 import TextField from '@mui/material/TextField';
+import ToggleButton from '@mui/material/ToggleButton';
+import ToggleButtonGroup from '@mui/material/ToggleButtonGroup';
 import Typography from '@mui/material/Typography';
 import { ALERT_SEVERITIES, type AlertInstance } from '@agent-monitor/contracts';
 import { alertActions, alertQueries, alertsKeys } from '../../api/alerts.queries';
@@ -29,6 +31,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { useNotify } from '../../components/Notifier';
 import { SeverityChip } from '../../components/SeverityChip';
 import { formatRelative } from '../../components/format';
+import { groupAlerts, type AlertGrouping } from './alertGroups';
 
 /** Why an alert's notifications are (or were) held back: dependency, group incident, maintenance. */
 function HoldInfo({ a }: { a: AlertInstance }) {
@@ -154,12 +157,10 @@ export function AlertsPage() {
     },
     onError: (e) => notify(errorMessage(e), 'error'),
   });
-  // Alerts of one rule across agents form a group, shown together.
-  const groups = useMemo(() => {
-    const m = new Map<string, AlertInstance[]>();
-    for (const a of active.data ?? []) m.set(a.groupKey, [...(m.get(a.groupKey) ?? []), a]);
-    return [...m.values()];
-  }, [active.data]);
+  // Correlated alerts are shown together: by default as their notifications grouped them (one
+  // rule across agents, or one agent across rules), else by rule or by agent.
+  const [groupBy, setGroupBy] = useState<AlertGrouping>('notification');
+  const groups = useMemo(() => groupAlerts(active.data ?? [], groupBy), [active.data, groupBy]);
   const inhibits = useMemo(() => {
     const m = new Map<string, number>();
     for (const a of active.data ?? [])
@@ -170,23 +171,43 @@ export function AlertsPage() {
   return (
     <Stack spacing={3}>
       <Box>
-        <Typography variant="h6" sx={{ mb: 1 }}>
-          Active
-        </Typography>
+        <Stack direction="row" spacing={2} sx={{ mb: 1, alignItems: 'center' }}>
+          <Typography variant="h6">Active</Typography>
+          <ToggleButtonGroup
+            size="small"
+            exclusive
+            value={groupBy}
+            onChange={(_, v: AlertGrouping | null) => v && setGroupBy(v)}
+            aria-label="Group alerts"
+            data-testid="alert-grouping"
+          >
+            <ToggleButton value="notification">As notified</ToggleButton>
+            <ToggleButton value="rule">By rule</ToggleButton>
+            <ToggleButton value="agent">By agent</ToggleButton>
+          </ToggleButtonGroup>
+        </Stack>
         {active.error && <ErrorAlert error={active.error} />}
         {groups.length === 0 && !active.isLoading && <EmptyState title="No active alerts" />}
         {groups.map((g) => (
-          <Paper key={g[0].groupKey} variant="outlined" sx={{ mb: 2 }} data-testid="alert-group">
+          <Paper
+            key={g.key}
+            variant="outlined"
+            sx={{ mb: 2 }}
+            data-testid="alert-group"
+            data-group-key={g.key}
+          >
             <Box sx={{ px: 2, pt: 1.5, display: 'flex', gap: 1, alignItems: 'center' }}>
-              <SeverityChip severity={g[0].severity} size="small" />
-              <Typography variant="subtitle1">{g[0].ruleName}</Typography>
+              <SeverityChip severity={g.alerts[0].severity} size="small" />
+              <Typography variant="subtitle1" data-testid="alert-group-title">
+                {g.title}
+              </Typography>
               <Typography variant="body2" color="text.secondary">
-                {g.length} alert{g.length === 1 ? '' : 's'}
+                {g.subtitle}
               </Typography>
             </Box>
             <Table size="small">
               <TableBody>
-                {g.map((a) => (
+                {g.alerts.map((a) => (
                   <AlertRow
                     key={a.id}
                     a={a}

@@ -14,6 +14,7 @@ import {
   MAX_CONDITION_DEPTH,
   THRESHOLD_OPS,
   TOP_LEVEL_ONLY_KINDS,
+  DEFAULT_MEMBER_HOLD_SEC,
   UNREACHABLE_STATUSES,
   WINDOW_AGGREGATES,
   type AlertCondition,
@@ -38,6 +39,7 @@ export function defaultCondition(kind: Kind): AlertCondition {
         minMembers: 3,
         statuses: ['offline', 'stale', 'down'],
         includeRegions: true,
+        memberHoldSec: DEFAULT_MEMBER_HOLD_SEC,
       };
     case 'and':
     case 'or':
@@ -268,6 +270,25 @@ export function ConditionEditor({
               }
               label="Regions too"
             />
+            <TextField
+              size="small"
+              type="number"
+              label="Member hold (s)"
+              value={value.memberHoldSec}
+              onChange={(e) => onChange({ ...value, memberHoldSec: Number(e.target.value) })}
+              slotProps={{ htmlInput: { min: 0, max: 300 } }}
+              sx={{ width: 140 }}
+            />
+            <Typography
+              variant="body2"
+              color="text.secondary"
+              data-testid={`${path}-hold-help`}
+              sx={{ flexBasis: '100%' }}
+            >
+              Status and no-data notifications of a member wait this long first: if the group
+              becomes unreachable meanwhile they are never sent (inhibited, linked to the incident);
+              otherwise they go out when the hold ends. Threshold alerts never wait.
+            </Typography>
           </>
         )}
         <Box sx={{ flex: 1 }} />
