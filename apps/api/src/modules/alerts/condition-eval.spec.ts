@@ -192,6 +192,7 @@ describe('label sets', () => {
           minMembers: 3,
           statuses: ['offline'],
           includeRegions: true,
+          memberHoldSec: 10,
         },
         s,
         NOW,
