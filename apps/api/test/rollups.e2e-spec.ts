@@ -191,3 +191,62 @@ describe('metrics rollups and retention', () => {
     }
   });
 });
+
+describe('metrics rollups at shutdown', () => {
+  it('a rollup slice in progress is cancelled, not waited for; its buckets stay marked dirty', async () => {
+    const t = await startTestApp({ env: { METRICS_ROLLUP_INTERVAL: '100ms' } });
+    const http = client(t.baseUrl);
+    const agent = (await registerAgents(t, http, [{ name: 'roll-stop' }])).get('roll-stop')!;
+    const key = await createApiKey(t, ['metrics:write']);
+    const send = async (v: number) =>
+      expect(
+        (
+          await http.post(
+            '/api/v2/metrics/batch',
+            { samples: [{ agentId: agent.id, metrics: { cpu_usage: v } }] },
+            { headers: { authorization: `Bearer ${key}` } },
+          )
+        ).status,
+      ).toBe(200);
+    const dirty = async () =>
+      Number((await t.sql<{ n: string }>(`SELECT count(*) AS n FROM metric_rollup_dirty`))[0].n);
+    const blocker = new pg.Client({ connectionString: t.databaseUrl });
+    await blocker.connect();
+    try {
+      // A first run creates the rollup partitions, so the next one only waits on its INSERT.
+      await send(1);
+      for (let i = 0; i < 100 && (await dirty()) > 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE metric_rollup_1m IN ACCESS EXCLUSIVE MODE');
+      await send(2);
+      // The job's slice is now stuck behind the lock.
+      let waiting = 0;
+      for (let i = 0; i < 100 && !waiting; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        waiting = Number(
+          (
+            await t.sql<{ n: string }>(
+              `SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE 'INSERT INTO metric_rollup_1m%'`,
+            )
+          )[0].n,
+        );
+      }
+      expect(waiting).toBe(1);
+      const started = Date.now();
+      await t.close();
+      expect(Date.now() - started).toBeLessThan(3000);
+      await blocker.query('ROLLBACK');
+      const left = await blocker.query<{ n: string }>(
+        `SELECT count(*) AS n FROM metric_rollup_dirty`,
+      );
+      expect(Number(left.rows[0].n)).toBeGreaterThan(0);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      await t.close().catch(() => undefined);
+      await t.dropDatabase();
+    }
+  });
+});

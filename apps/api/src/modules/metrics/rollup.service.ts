@@ -69,6 +69,8 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   private running: Promise<void> | null = null;
   private lastUpkeep = 0;
   private stopped = false;
+  /** Backend pid of the connection running rollups (cancelled at shutdown). */
+  private activePid: number | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -87,6 +89,11 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    // A slice of a large backlog can run for seconds: cancel it rather than hold the
+    // shutdown (its transaction rolls back, the dirty markers stay for the next run).
+    if (this.running && this.activePid !== null) {
+      await this.db.query(`SELECT pg_cancel_backend($1)`, [this.activePid]).catch(() => undefined);
+    }
     await this.running?.catch(() => undefined);
   }
 
@@ -96,7 +103,7 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
     this.running = this.runOnce()
       .then(() => undefined)
       .catch((e: unknown) => {
-        if (!(e instanceof RollupInterrupted))
+        if (!(e instanceof RollupInterrupted) && !this.stopped)
           this.logger.error(`metrics maintenance failed: ${String(e)}`);
       })
       .finally(() => (this.running = null));
@@ -111,11 +118,11 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
     const runner = this.db.createQueryRunner();
     await runner.connect();
     try {
-      const [{ ok }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS ok`, [
-        LEADER_LOCK,
-      ])) as Array<{
-        ok: boolean;
-      }>;
+      const [{ ok, pid }] = (await runner.query(
+        `SELECT pg_try_advisory_lock($1) AS ok, pg_backend_pid() AS pid`,
+        [LEADER_LOCK],
+      )) as Array<{ ok: boolean; pid: number }>;
+      this.activePid = pid;
       if (!ok) return false;
       try {
         const now = opts.now ?? Date.now();
@@ -130,6 +137,7 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
         await runner.query(`SELECT pg_advisory_unlock($1)`, [LEADER_LOCK]);
       }
     } finally {
+      this.activePid = null;
       await runner.release();
     }
   }
