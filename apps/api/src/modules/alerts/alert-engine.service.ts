@@ -818,6 +818,25 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
+  /** In a transition's transaction: history of an alert that now fires, and its notifications. */
+  private async fired(
+    m: SqlRunner,
+    r: RuleRow,
+    row: InstanceRow,
+    value: number | null,
+    at: Date,
+    hold: Hold,
+    holdUntil: Date | null,
+  ): Promise<string[]> {
+    await this.history(m, row.id, 'firing', null, null, value, at);
+    await this.holdHistory(m, row.id, hold, at);
+    return this.notify(m, r, row, 'firing', {
+      suppressed: isHeld(hold),
+      holdUntil,
+      correlateWith: incidentGroup(hold),
+    });
+  }
+
   private decide(rule: CompiledRule, subj: Subject, res: EvalResult, now: number): void {
     if (res.active) this.evalCounts.firing++;
     else this.evalCounts.ok++;
@@ -933,16 +952,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       if (!row) return null;
       await this.history(m, row.id, 'pending', null, null, res.value, at);
       if (!firing) return { row, outbox: [] as string[] };
-      await this.history(m, row.id, 'firing', null, null, res.value, at);
-      await this.holdHistory(m, row.id, hold, at);
-      return {
-        row,
-        outbox: await this.notify(m, r, row, 'firing', {
-          suppressed,
-          holdUntil,
-          correlateWith: incidentGroup(hold),
-        }),
-      };
+      return { row, outbox: await this.fired(m, r, row, res.value, at, hold, holdUntil) };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
@@ -989,16 +999,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         ],
       );
       if (!row) return null;
-      await this.history(m, row.id, 'firing', null, null, res.value, at);
-      await this.holdHistory(m, row.id, hold, at);
-      return {
-        row,
-        outbox: await this.notify(m, r, row, 'firing', {
-          suppressed,
-          holdUntil,
-          correlateWith: incidentGroup(hold),
-        }),
-      };
+      return { row, outbox: await this.fired(m, r, row, res.value, at, hold, holdUntil) };
     });
     if (!result) {
       await this.reloadKey(r.id, agentId, subj.labelKey);
