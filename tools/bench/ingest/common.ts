@@ -228,3 +228,33 @@ export function fmt(n: number, digits = 0): string {
     minimumFractionDigits: digits,
   });
 }
+
+/**
+ * Waits until the rollup job has processed everything marked dirty (all levels) and `also`
+ * holds; returns how long that took and the PostgreSQL CPU spent meanwhile.
+ */
+export async function waitForRollups(
+  databaseUrl: string,
+  opts: { timeoutMs?: number; also?: (c: pg.Client) => Promise<boolean> } = {},
+): Promise<{ seconds: number; pgCpu: number }> {
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  const t0 = performance.now();
+  const pg0 = cpuSecondsByName('postgres');
+  try {
+    for (;;) {
+      const { rows } = await c.query<{ n: string }>(
+        `SELECT count(*) AS n FROM metric_rollup_dirty`,
+      );
+      if (Number(rows[0].n) === 0 && (!opts.also || (await opts.also(c)))) break;
+      if (performance.now() - t0 > timeoutMs) {
+        throw new Error(`rollups did not catch up in ${Math.round(timeoutMs / 60_000)} min`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await c.end();
+  }
+  return { seconds: (performance.now() - t0) / 1000, pgCpu: cpuSecondsByName('postgres') - pg0 };
+}

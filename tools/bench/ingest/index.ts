@@ -32,6 +32,7 @@ import {
   percentile,
   registerAgents,
   rssMiB,
+  waitForRollups,
   startApi,
 } from './common.js';
 
@@ -237,30 +238,6 @@ async function rawBytes(
   return { heap: Number(sizes.heap), index: Number(sizes.index), values: Number(vals.n) };
 }
 
-/**
- * Waits until the rollup job has processed everything the run marked dirty (all levels), so
- * the next run does not compete with it; returns how long that took after the last batch.
- */
-async function rollupCatchUp(databaseUrl: string): Promise<{ seconds: number; pgCpu: number }> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  const t0 = performance.now();
-  const pg0 = cpuSecondsByName('postgres');
-  try {
-    for (;;) {
-      const { rows } = await c.query<{ n: string }>(
-        `SELECT count(*) AS n FROM metric_rollup_dirty`,
-      );
-      if (Number(rows[0].n) === 0) break;
-      if (performance.now() - t0 > 300_000) throw new Error('rollups did not catch up in 5 min');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  } finally {
-    await c.end();
-  }
-  return { seconds: (performance.now() - t0) / 1000, pgCpu: cpuSecondsByName('postgres') - pg0 };
-}
-
 async function startInflux(): Promise<{
   url: string;
   pid: number;
@@ -377,7 +354,7 @@ async function main(): Promise<void> {
     );
     const ph1 = await phaseSeconds(api.baseUrl);
     lp.phases = Object.fromEntries(Object.entries(ph1).map(([k, v]) => [k, v - (ph0[k] ?? 0)]));
-    const caughtUp = await rollupCatchUp(db.url);
+    const caughtUp = await waitForRollups(db.url);
     console.log(
       `  rollups (1m, 1h, 1d) caught up ${fmt(caughtUp.seconds, 1)} s after the last batch` +
         ` (PostgreSQL CPU meanwhile ${fmt(caughtUp.pgCpu, 1)} s); InfluxDB keeps no rollups`,
@@ -411,7 +388,7 @@ async function main(): Promise<void> {
     }
 
     if (peer === 'influxdb') {
-      await rollupCatchUp(db.url);
+      await waitForRollups(db.url);
       console.log('starting influxd (Debian package influxdb) on loopback…');
       influx = await startInflux();
       const inf = await run(
@@ -466,7 +443,7 @@ async function main(): Promise<void> {
         const bodies = samples(start, round).map((b) => lineProtocol(b, ids));
         const a = await run('agent-monitor', bodies, sendAm, api.proc.pid!, LINES);
         // Our rollup work belongs to our run, not to the peer's: let it finish first.
-        const roll = await rollupCatchUp(db.url);
+        const roll = await waitForRollups(db.url);
         const b = await run('influxdb', bodies, sendInflux, influx!.pid, LINES);
         ratios.push(rate(a) / rate(b));
         console.log(

@@ -8,7 +8,6 @@
  * then times GET /api/v2/metrics/historical/:agentId at step=auto for 30 d (and 24 h, 7 d,
  * 1 h for context) and prints p50/p99 and the resolution chosen. Exits non-zero on errors.
  */
-import pg from 'pg';
 import {
   buildApi,
   createDatabase,
@@ -17,6 +16,7 @@ import {
   percentile,
   registerAgents,
   startApi,
+  waitForRollups,
 } from '../ingest/common.js';
 
 const args = process.argv.slice(2);
@@ -65,23 +65,14 @@ async function main(): Promise<void> {
       if (r.status !== 200) throw new Error(`batch → ${r.status} ${await r.text()}`);
     }
     console.log(`  stored in ${fmt((performance.now() - t0) / 1000, 1)} s; waiting for rollups…`);
-    const c = new pg.Client({ connectionString: db.url });
-    await c.connect();
-    const r0 = performance.now();
-    for (;;) {
-      const { rows } = await c.query<{ n: string }>(
-        `SELECT count(*) AS n FROM metric_rollup_dirty`,
-      );
-      const { rows: d } = await c.query<{ n: string }>(
-        `SELECT count(*) AS n FROM metric_rollup_1d`,
-      );
-      if (Number(rows[0].n) === 0 && Number(d[0].n) > 0) break;
-      if (performance.now() - r0 > 600_000)
-        throw new Error('rollups did not catch up in 10 minutes');
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    await c.end();
-    console.log(`  rollups caught up in ${fmt((performance.now() - r0) / 1000, 1)} s\n`);
+    const caught = await waitForRollups(db.url, {
+      timeoutMs: 600_000,
+      also: async (c) =>
+        Number(
+          (await c.query<{ n: string }>(`SELECT count(*) AS n FROM metric_rollup_1d`)).rows[0].n,
+        ) > 0,
+    });
+    console.log(`  rollups caught up in ${fmt(caught.seconds, 1)} s\n`);
 
     for (const [label, span] of [
       ['30d', 30 * DAY],
