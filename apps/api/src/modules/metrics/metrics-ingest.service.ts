@@ -13,7 +13,7 @@ import { canActForAgent, type Principal } from '../../common/access.js';
 import { badRequest, forbidden, notFound } from '../../common/errors.js';
 import { InternalEvent, type IngestedBatch } from '../../common/events.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
-import { AgentsService } from '../agents/agents.service.js';
+import { AgentsService, isUuid } from '../agents/agents.service.js';
 import { MetricsRegistry } from '../system/metrics-registry.service.js';
 import { LatestMetricsCache } from './latest-metrics.cache.js';
 import { LineProtocolReader, type LineSeries } from './line-protocol.parser.js';
@@ -72,8 +72,6 @@ interface JsonSeries extends BatchSeries {
 const MAX_CACHED_NAMES = 20_000;
 /** How long an agent id found in the database is trusted without asking again. */
 const AGENT_CACHE_MS = 30_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (s: string) => s.length === 36 && UUID.test(s);
 
 /** Accumulates wall time per phase of one request into a counter (seconds). */
 class Stopwatch implements PhaseTimer {
