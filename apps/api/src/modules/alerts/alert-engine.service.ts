@@ -492,12 +492,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
     // has a rule for costs one pass over the row timestamps.
     const nSeries = p.series.length;
     const newest = new Float64Array(nSeries).fill(-Infinity);
-    const ruled = new Array<RuledColumn[] | null>(nSeries);
-    let anyRuled = false;
-    for (let s = 0; s < nSeries; s++) {
-      ruled[s] = this.ruledColumns(p.series[s]);
-      if (ruled[s]) anyRuled = true;
-    }
+    const ruled = p.series.map((x) => this.ruledColumns(x));
     // agent → rule → label keys the batch touched ('' = an unlabelled series: every key)
     const touched = new Map<string, Map<string, Set<string>>>();
     const mark = (agentId: string, ruleId: string, labelKey: string) => {
@@ -512,7 +507,7 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
       const s = rowSeries[i];
       const ts = rowTs[i];
       if (ts > newest[s]) newest[s] = ts;
-      const cols = anyRuled ? ruled[s] : null;
+      const cols = ruled[s];
       if (!cols) continue;
       const a = this.agent(p.series[s].agentId);
       for (const c of cols) {
