@@ -256,7 +256,6 @@ export class MetricsIngestService {
       else ask.push(id);
     }
     if (ask.length) {
-      if (this.agentIds.size > 100_000) this.agentIds.clear();
       // Concurrent requests asking for the same ids share one query.
       const key = ask.join(',');
       let pending = this.asking.get(key);
@@ -265,10 +264,9 @@ export class MetricsIngestService {
         this.asking.set(key, pending);
         void pending.finally(() => this.asking.delete(key)).catch(() => undefined);
       }
-      const until = Date.now() + AGENT_CACHE_MS;
       for (const id of await pending) {
         out.add(id);
-        this.agentIds.set(id, until);
+        this.markKnown(id);
       }
     }
     return out;
@@ -277,8 +275,13 @@ export class MetricsIngestService {
   /** A just-registered agent usually sends metrics next: no lookup for its first batch. */
   @OnEvent(InternalEvent.AgentRegistered)
   onAgentRegistered(e: { agentId: string }): void {
+    this.markKnown(e.agentId);
+  }
+
+  /** Trusts `id` as an existing agent for AGENT_CACHE_MS (the cache is bounded). */
+  private markKnown(id: string): void {
     if (this.agentIds.size > 100_000) this.agentIds.clear();
-    this.agentIds.set(e.agentId, Date.now() + AGENT_CACHE_MS);
+    this.agentIds.set(id, Date.now() + AGENT_CACHE_MS);
   }
 
   @OnEvent(InternalEvent.AgentDeleted)
