@@ -28,7 +28,7 @@ import { RealtimePublisher } from '../../common/realtime-publisher.js';
 import { DomainException, notFound } from '../../common/errors.js';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { AuditService } from '../audit/audit.service.js';
-import { groupMemberSql, isUuid as isGroupId } from '../groups/group-membership.js';
+import { groupMemberSql, isUuid } from '../groups/group-membership.js';
 import { AgentStatusEvents, type StatusChange } from './agent-status-events.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
 import { LatestMetricsProvider } from './latest-metrics.provider.js';
@@ -341,7 +341,7 @@ export class AgentsService {
     }
     // Members of a group, explicit or by tag selector (the fleet domain's SQL condition).
     if (q.group) {
-      where.push(isGroupId(q.group) ? groupMemberSql('a', `${p(q.group)}::uuid`) : 'FALSE');
+      where.push(isUuid(q.group) ? groupMemberSql('a', `${p(q.group)}::uuid`) : 'FALSE');
     }
     return { where: where.join(' AND '), params };
   }
@@ -711,11 +711,6 @@ export class AgentsService {
       updatedAt: r.updated_at?.toISOString() ?? null,
     };
   }
-}
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isUuid(v: string): boolean {
-  return UUID_RE.test(v);
 }
 
 function toAgent(r: AgentRow, latestMetrics: Record<string, number> | null): Agent {
