@@ -114,6 +114,19 @@ describe('metrics rollups and retention', () => {
     expect(asRows(await level('1h'))).toEqual(fold(raw, 3_600_000));
     expect(asRows(await level('1d'))).toEqual(fold(raw, DAY));
 
+    // The histograms (folded in the API) match the SQL bucket function metric_hkey.
+    const sqlHist = await t.sql<{ field: number; bucket: Date; hk: number[]; hc: number[] }>(
+      `SELECT field, bucket, array_agg(k ORDER BY k) AS hk, array_agg(c ORDER BY k) AS hc
+         FROM (SELECT (u.i - 1)::int AS field, date_trunc('minute', r.ts, 'UTC') AS bucket,
+                      metric_hkey(u.v) AS k, count(*)::int AS c
+                 FROM metric_raw r CROSS JOIN LATERAL unnest(r.vals) WITH ORDINALITY AS u(v, i)
+                WHERE u.v IS NOT NULL GROUP BY 1, 2, 3) g
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    expect(
+      await t.sql(`SELECT field::int AS field, bucket, hk, hc FROM metric_rollup_1m ORDER BY 1, 2`),
+    ).toEqual(sqlHist);
+
     // Idempotent: marking everything dirty again and rerunning yields the same rows.
     await t.sql(
       `INSERT INTO metric_rollup_dirty (level, bucket) SELECT DISTINCT '1m', date_trunc('minute', ts, 'UTC') FROM metric_raw`,
@@ -213,7 +226,7 @@ describe('metrics rollups at shutdown', () => {
     const blocker = new pg.Client({ connectionString: t.databaseUrl });
     await blocker.connect();
     try {
-      // A first run creates the rollup partitions, so the next one only waits on its INSERT.
+      // A first run creates the rollup partitions, so the next one only waits to replace its rows.
       await send(1);
       for (let i = 0; i < 100 && (await dirty()) > 0; i++)
         await new Promise((r) => setTimeout(r, 50));
@@ -229,7 +242,7 @@ describe('metrics rollups at shutdown', () => {
             await t.sql<{ n: string }>(
               `SELECT count(*) AS n FROM pg_stat_activity
                 WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND query LIKE 'INSERT INTO metric_rollup_1m%'`,
+                  AND query LIKE 'DELETE FROM metric_rollup_1m%'`,
             )
           )[0].n,
         );
