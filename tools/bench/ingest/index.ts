@@ -441,7 +441,9 @@ async function main(): Promise<void> {
       console.log(`\n${ROUNDS - 1} more rounds, alternating (values/s, p99 per batch):`);
       for (let round = 1; round < ROUNDS; round++) {
         const bodies = samples(start, round).map((b) => lineProtocol(b, ids));
+        const ph0 = await phaseSeconds(api.baseUrl);
         const a = await run('agent-monitor', bodies, sendAm, api.proc.pid!, LINES);
+        const ph1 = await phaseSeconds(api.baseUrl);
         // Our rollup work belongs to our run, not to the peer's: let it finish first.
         const roll = await waitForRollups(db.url);
         const b = await run('influxdb', bodies, sendInflux, influx!.pid, LINES);
@@ -450,6 +452,12 @@ async function main(): Promise<void> {
           `  round ${round + 1}: agent-monitor ${fmt(rate(a)).padStart(9)} p99 ${fmt(a.p99).padStart(5)} ms` +
             ` (${fmt((a.cpu / a.lines) * 1e6, 1)} µs/line)   influxdb ${fmt(rate(b)).padStart(9)} p99 ${fmt(b.p99).padStart(5)} ms` +
             `   ratio ${fmt(rate(a) / rate(b), 2)}×   (rollups caught up after ${fmt(roll.seconds, 1)} s)`,
+        );
+        console.log(
+          `           agent-monitor: postgres ${fmt((a.pgCpu / a.lines) * 1e6, 1)} µs/line; phases (wall µs/line): ` +
+            Object.entries(ph1)
+              .map(([k, v]) => `${k} ${fmt(((v - (ph0[k] ?? 0)) / a.lines) * 1e6, 2)}`)
+              .join(', '),
         );
       }
       ratios.sort((x, y) => x - y);

@@ -183,23 +183,6 @@ describe('LineProtocolReader (column-wise fast path)', () => {
     return got;
   }
 
-  it('reads in slices, and concurrent sliced reads of one reader match whole reads', async () => {
-    // Shared series keys and per-request series numbering: interleaved reads must not mix.
-    const body = (n: number, shift: number) =>
-      Array.from(
-        { length: n },
-        (_, i) =>
-          `cpu,host=h${(i + shift) % 7},esc\\ k=v\\,x usage=${i}.5,idle=${i}i ${1_700_000_000_000 + i}`,
-      ).join('\n');
-    const bodies = [body(2500, 0), body(1800, 3), body(3100, 5)];
-    const want = bodies.map((b) => rows(newReader().read(b, opts('ms'))));
-    const reader = newReader();
-    const got = await Promise.all(bodies.map((b) => reader.readYielding(b, opts('ms'), 100)));
-    expect(got.map((g) => rows(g))).toEqual(want);
-    expect(got.map((g) => g.lines)).toEqual([2500, 1800, 3100]);
-    expect(got.map((g) => g.series.length)).toEqual([7, 7, 7]);
-  });
-
   it('agrees with the reference parser on typical, escaped and unusual lines', () => {
     const reader = newReader();
     const body = [

@@ -448,8 +448,6 @@ export class LineProtocolReader<M> {
   /** Keys of lines read by the reference parser, by measurement and tags. */
   private readonly slowKeys = new Map<string, LineSeries<M>>();
   private batchNo = 0;
-  /** Tail of the yielding reads (one at a time). */
-  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly hooks: LineReaderHooks<M>) {}
 
@@ -458,26 +456,6 @@ export class LineProtocolReader<M> {
     const st = this.begin(body, o);
     this.advance(st, Infinity);
     return st.out;
-  }
-
-  /**
-   * Reads a body in slices of `linesPerSlice` lines, letting the event loop run between them
-   * (a 5,000-line batch is ~20 ms of parsing; other requests' database I/O should not wait for
-   * it). Reads run one at a time: series keys are shared across requests.
-   */
-  readYielding(body: string, o: ReadOptions, linesPerSlice: number): Promise<LineColumns<M>> {
-    const run = this.queue.then(async () => {
-      const st = this.begin(body, o);
-      while (!this.advance(st, linesPerSlice)) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      return st.out;
-    });
-    this.queue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
   }
 
   private begin(body: string, o: ReadOptions): ReadState<M> {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import type { Counter } from 'prom-client';
 import {
@@ -17,7 +17,7 @@ import { AgentsService } from '../agents/agents.service.js';
 import { isUuid } from '../groups/group-membership.js';
 import { MetricsRegistry } from '../system/metrics-registry.service.js';
 import { LatestMetricsCache } from './latest-metrics.cache.js';
-import { LineProtocolReader, type LineSeries } from './line-protocol.parser.js';
+import { LineParserThread, type ParsedSeries } from './line-parser-thread.js';
 import { MetricStore, type PhaseTimer } from './metric-store.service.js';
 import { MetricsLiveService } from './metrics-live.service.js';
 import { SampleColumns, type BatchSeries, type SampleBatch } from './sample-columns.js';
@@ -39,21 +39,10 @@ export type RejectReason =
   /** good samples of a batch refused because of other samples in it */
   | 'batch_rejected';
 
-const NAME_PART = /^[A-Za-z_][\w:-]{0,127}$/;
 const FUTURE_LIMIT_MS = 10 * 60_000;
-/** Tags that name the agent in line protocol (in this order); they are not series labels. */
-const AGENT_TAGS = ['agent_id', 'agent', 'host'];
 const MAX_ERRORS = 100;
-/** Line-protocol lines parsed between event-loop turns (~4 ms). */
-const LINES_PER_SLICE = 1000;
 const FUTURE_MESSAGE = 'timestamp is more than 10 minutes in the future';
 const OLD_MESSAGE = 'timestamp is older than the raw retention';
-
-/** What a line-protocol series key means: the agent reference and the canonical labels. */
-interface LineMeta {
-  ref: string | null;
-  labels: string;
-}
 
 /** A JSON metric name, parsed once: its series group and field, or why it is refused. */
 interface JsonName {
@@ -90,13 +79,13 @@ class Stopwatch implements PhaseTimer {
  * only then updates the hot cache, live sockets and the internal event bus.
  *
  * Both forms are read into columns (SampleColumns: typed arrays, no object per sample): line
- * protocol by LineProtocolReader (series keys and field layouts cached across requests), JSON
- * sample by sample with parsed metric names cached.
+ * protocol on a parser thread (LineParserThread; series keys and field layouts cached across
+ * requests), JSON sample by sample with parsed metric names cached.
  */
 @Injectable()
-export class MetricsIngestService {
+export class MetricsIngestService implements OnModuleDestroy {
   private readonly logger = new Logger('MetricsIngest');
-  private readonly lp: LineProtocolReader<LineMeta>;
+  private readonly lp = new LineParserThread();
   private readonly names = new Map<string, JsonName | string>();
   /** Agent id → until when it is known to exist. */
   private readonly agentIds = new Map<string, number>();
@@ -120,11 +109,10 @@ export class MetricsIngestService {
         help: 'Wall time spent by metric ingest requests per phase (parse, resolve, sets, encode, connect, commit; publish runs after the reply).',
         labelNames: ['phase'] as const,
       }) ?? null;
-    this.lp = new LineProtocolReader<LineMeta>({
-      describe: (measurement, tags) => describeKey(measurement, tags),
-      checkField: (f) =>
-        NAME_PART.test(f) ? null : `field "${f.slice(0, 60)}": use letters, digits, _ : -`,
-    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.lp.close();
   }
 
   async ingestOne(agentId: string, body: SubmitMetrics): Promise<IngestResult> {
@@ -171,26 +159,23 @@ export class MetricsIngestService {
     return this.commit(json.batch(), samples.length, timer);
   }
 
+  /** `body` (the request's bytes) is handed to the parser thread: not usable after. */
   async ingestLineProtocol(
     principal: Principal,
-    body: string,
+    body: Buffer,
     q: LineProtocolQuery,
   ): Promise<IngestResult> {
     const timer = new Stopwatch(this.phases);
     const nowMs = Date.now();
-    const read = await this.lp.readYielding(
-      body,
-      {
-        precision: q.precision,
-        nowUs: nowMs * 1000,
-        minUs: (nowMs - this.config.RETENTION_RAW) * 1000,
-        maxUs: (nowMs + FUTURE_LIMIT_MS) * 1000,
-        futureMessage: FUTURE_MESSAGE,
-        oldMessage: OLD_MESSAGE,
-        maxErrors: MAX_ERRORS,
-      },
-      LINES_PER_SLICE,
-    );
+    const read = await this.lp.read(body, {
+      precision: q.precision,
+      nowUs: nowMs * 1000,
+      minUs: (nowMs - this.config.RETENTION_RAW) * 1000,
+      maxUs: (nowMs + FUTURE_LIMIT_MS) * 1000,
+      futureMessage: FUTURE_MESSAGE,
+      oldMessage: OLD_MESSAGE,
+      maxErrors: MAX_ERRORS,
+    });
     timer.lap('parse');
     if (!read.lines) throw badRequest('The body holds no lines');
     if (read.badLines) {
@@ -334,9 +319,9 @@ export class MetricsIngestService {
   }
 
   private rejectLines(
-    series: Array<LineSeries<LineMeta>>,
+    series: ParsedSeries[],
     cols: SampleColumns,
-    isBad: (s: LineSeries<LineMeta>) => boolean,
+    isBad: (s: ParsedSeries) => boolean,
     reason: RejectReason,
   ): void {
     const bad = series.map(isBad);
@@ -415,31 +400,6 @@ export class MetricsIngestService {
       this.live.push(agentId, a.at, a.values);
     }
   }
-}
-
-/** Meaning and problems of a line-protocol series key (once per distinct key). */
-function describeKey(
-  measurement: string,
-  tags: Array<[string, string]>,
-): { meta: LineMeta; errors: string[] } {
-  const errors: string[] = [];
-  let ref: string | null = null;
-  for (const t of AGENT_TAGS) {
-    const hit = tags.find(([k]) => k === t);
-    if (hit) {
-      ref = hit[1];
-      break;
-    }
-  }
-  if (ref === null) errors.push('no agent_id, agent or host tag names the agent');
-  if (!NAME_PART.test(measurement)) {
-    errors.push(`measurement "${measurement.slice(0, 60)}": use letters, digits, _ : -`);
-  }
-  const own = tags.filter(([k]) => !AGENT_TAGS.includes(k));
-  for (const [k] of own) {
-    if (!NAME_PART.test(k)) errors.push(`tag key "${k.slice(0, 60)}": use letters, digits, _ : -`);
-  }
-  return { meta: { ref, labels: own.length ? formatLabels(own) : '' }, errors };
 }
 
 function throwErrors(errors: SampleError[], count: number): never {

@@ -100,7 +100,7 @@ export class MetricsController {
     @Query(new ZodValidationPipe(LineProtocolQuerySchema)) q: LineProtocolQuery,
     @Body() body: unknown,
   ): Promise<void> {
-    if (typeof body !== 'string') {
+    if (!Buffer.isBuffer(body)) {
       throw badRequest('Send line protocol as text/plain (optionally Content-Encoding: gzip)');
     }
     await this.gate.run(() => this.ingest.ingestLineProtocol(principal, body, q));

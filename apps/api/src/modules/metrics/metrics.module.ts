@@ -48,9 +48,9 @@ export class MetricsModule implements OnModuleInit {
   ) {}
 
   /**
-   * text/plain bodies (line protocol) as a string, gunzipped when `Content-Encoding: gzip`
-   * (what InfluxDB clients send). Limits: the route's body limit on the wire and after
-   * decompression.
+   * text/plain bodies (line protocol) as bytes, gunzipped when `Content-Encoding: gzip`
+   * (what InfluxDB clients send); the parser thread decodes them. Limits: the route's body
+   * limit on the wire and after decompression.
    */
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
@@ -64,7 +64,7 @@ export class MetricsModule implements OnModuleInit {
         const limit = req.routeOptions.bodyLimit ?? fallback;
         const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
         if (enc === 'identity') {
-          done(null, body.toString('utf8'));
+          done(null, body);
           return;
         }
         if (enc !== 'gzip') {
@@ -77,7 +77,7 @@ export class MetricsModule implements OnModuleInit {
           return;
         }
         gunzipAsync(body, { maxOutputLength: limit }).then(
-          (out) => done(null, out.toString('utf8')),
+          (out) => done(null, out),
           (e: { code?: string }) =>
             done(
               e.code === 'ERR_BUFFER_TOO_LARGE'

@@ -45,6 +45,25 @@ export class SampleColumns {
     this.vals = new Float64Array(Math.max(64, cellsHint));
   }
 
+  /** Columns built elsewhere (the parser thread), taken over as they are. */
+  static wrap(
+    rows: number,
+    used: number,
+    rowSeries: Int32Array,
+    rowTs: Float64Array,
+    rowOffset: Int32Array,
+    vals: Float64Array,
+  ): SampleColumns {
+    const c = new SampleColumns(0, 0);
+    c.rows = rows;
+    c.used = used;
+    c.rowSeries = rowSeries;
+    c.rowTs = rowTs;
+    c.rowOffset = rowOffset;
+    c.vals = vals;
+    return c;
+  }
+
   /** Starts a row of `width` absent cells; returns the offset of its first cell. */
   begin(series: number, width: number): number {
     const r = this.rows;
