@@ -376,6 +376,36 @@ describe('metrics ingest (real PostgreSQL over HTTP)', () => {
       expect(Math.abs(at('nots') - before)).toBeLessThan(5000);
     });
 
+    it('a key keeps writing every field after its series gained one through JSON', async () => {
+      // The store remembers a line-protocol key's series set; a JSON write adding a field
+      // replaces that set, and the next lines must see the new one.
+      const ts = Date.now() - 300_000;
+      const lp = (line: string) => write(`memo_m,agent_id=${a1.id} ${line}`);
+      expect((await lp(`x=1 ${ts}`)).status).toBe(204);
+      expect((await lp(`x=2 ${ts + 1000}`)).status).toBe(204);
+      const json = await http.post(
+        '/api/v2/metrics/batch',
+        { samples: [{ agentId: a1.id, timestamp: ts + 2000, metrics: { 'memo_m.y': 5 } }] },
+        bearer(metricsKey),
+      );
+      expect(json.status).toBe(200);
+      expect((await lp(`x=3,y=6 ${ts + 3000}`)).status).toBe(204);
+      expect((await lp(`x=4 ${ts + 4000}`)).status).toBe(204);
+      const got = (await rawValues(t, a1.id))
+        .filter((v) => v.name.startsWith('memo_m.'))
+        .map((v) => [v.name, v.ts.getTime() - ts, v.v]);
+      expect(got.sort()).toEqual(
+        [
+          ['memo_m.x', 0, 1],
+          ['memo_m.x', 1000, 2],
+          ['memo_m.x', 3000, 3],
+          ['memo_m.x', 4000, 4],
+          ['memo_m.y', 2000, 5],
+          ['memo_m.y', 3000, 6],
+        ].sort(),
+      );
+    });
+
     it('accepts gzip bodies', async () => {
       const ts = Date.now() - 200_000;
       const body = gzipSync(`agent_metrics,agent_id=${a1.id} gz=42 ${ts}`);

@@ -32,6 +32,8 @@ export interface SeriesSet {
   labels: string;
   fields: string[];
   index: Map<string, number>;
+  /** Replaced in the cache by a newer copy (more fields): memos holding it are out of date. */
+  stale?: boolean;
 }
 
 interface SeriesRow {
@@ -384,9 +386,21 @@ export class MetricStore implements OnApplicationBootstrap {
     let used: Uint8Array[] | null = null;
     for (let s = 0; s < b.series.length; s++) {
       const x = b.series[s];
+      const memo = x.memo;
+      if (
+        memo?.set &&
+        !memo.set.stale &&
+        memo.agentId === x.agentId &&
+        memo.width === x.fields.length
+      ) {
+        setOf[s] = memo.set;
+        colMap[s] = memo.map!;
+        continue;
+      }
       const set = this.sets.get(setKey(x.agentId, x.measurement, x.labels));
       if (!set) return null;
       const map = new Int32Array(x.fields.length);
+      let complete = true;
       for (let c = 0; c < x.fields.length; c++) {
         const idx = set.index.get(x.fields[c]);
         if (idx === undefined) {
@@ -394,10 +408,18 @@ export class MetricStore implements OnApplicationBootstrap {
           used ??= usedColumns(b);
           if (used[s][c]) return null;
           map[c] = -1;
+          complete = false;
         } else map[c] = idx;
       }
       setOf[s] = set;
       colMap[s] = map;
+      // Only a map covering every column can serve later batches (they may fill the rest).
+      if (memo && complete) {
+        memo.set = set;
+        memo.map = map;
+        memo.agentId = x.agentId;
+        memo.width = x.fields.length;
+      }
     }
     return { setOf, colMap };
   }
@@ -467,6 +489,10 @@ export class MetricStore implements OnApplicationBootstrap {
   }
 
   private remember(r: SeriesRow): SeriesSet {
+    const key = setKey(r.agent_id, r.measurement, r.labels);
+    const old = this.sets.get(key);
+    // Fields are only ever appended: the same id and field count is the same set.
+    if (old && old.id === r.id && old.fields.length === r.fields.length) return old;
     const labels = r.labels ? parseCanonicalLabels(r.labels) : [];
     const set: SeriesSet = {
       id: r.id,
@@ -479,7 +505,8 @@ export class MetricStore implements OnApplicationBootstrap {
       fields: r.fields,
       index: new Map(r.fields.map((f, i) => [f, i])),
     };
-    this.sets.set(setKey(r.agent_id, r.measurement, r.labels), set);
+    if (old) old.stale = true;
+    this.sets.set(key, set);
     this.byId.set(r.id, set);
     return set;
   }

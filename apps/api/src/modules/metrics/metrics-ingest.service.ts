@@ -213,6 +213,7 @@ export class MetricsIngestService implements OnModuleDestroy {
       measurement: s.measurement,
       labels: s.meta.labels,
       fields: s.fields,
+      memo: s.memo,
     }));
     return this.commit(cols.batch(batchSeries), cols.rows, timer);
   }

@@ -6,6 +6,7 @@
  * values in `vals[rowOffset[r] … rowOffset[r + 1])`, one cell per column of its series
  * (NaN = no value; metric values are finite, so NaN is free to mean "absent").
  */
+import type { SeriesSet } from './metric-store.service.js';
 
 /** One series set as a batch sees it: the columns are in the batch's own field order. */
 export interface BatchSeries {
@@ -15,6 +16,20 @@ export interface BatchSeries {
   labels: string;
   /** Field name of each column (a row may have fewer cells than there are fields). */
   fields: readonly string[];
+  /**
+   * Kept by the caller across batches of the same series key (line protocol keeps one per
+   * key): the store remembers the key's series set and column map in it, so a known key
+   * costs no lookup by its text.
+   */
+  memo?: SetMemo;
+}
+
+/** What the store remembered for a series key (see BatchSeries.memo). */
+export interface SetMemo {
+  set?: SeriesSet;
+  map?: Int32Array;
+  agentId?: string;
+  width?: number;
 }
 
 export interface SampleBatch {
