@@ -263,3 +263,42 @@ describe('metrics rollups at shutdown', () => {
     }
   });
 });
+
+describe('metrics rollups under a write burst', () => {
+  it('wait while batches keep arriving, then run as soon as writes pause', async () => {
+    const t = await startTestApp({ env: { METRICS_ROLLUP_INTERVAL: '100ms' } });
+    try {
+      const http = client(t.baseUrl);
+      const agent = (await registerAgents(t, http, [{ name: 'roll-burst' }])).get('roll-burst')!;
+      const key = await createApiKey(t, ['metrics:write']);
+      const rolled = async () =>
+        Number((await t.sql<{ n: string }>(`SELECT count(*) AS n FROM metric_rollup_1m`))[0].n);
+      // Back-to-back batches for 1.5 s: ticks come every 100 ms, none may run meanwhile.
+      const until = Date.now() + 1500;
+      let i = 0;
+      while (Date.now() < until) {
+        const r = await http.post(
+          '/api/v2/metrics/batch',
+          {
+            samples: [
+              { agentId: agent.id, timestamp: Date.now() - 60_000 + i++, metrics: { c: i } },
+            ],
+          },
+          { headers: { authorization: `Bearer ${key}` } },
+        );
+        expect(r.status).toBe(200);
+      }
+      expect(await rolled()).toBe(0);
+      // Writes stopped: the next tick after the quiet period rolls everything up.
+      let n = 0;
+      for (let k = 0; k < 60 && !n; k++) {
+        await new Promise((r) => setTimeout(r, 50));
+        n = await rolled();
+      }
+      expect(n).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+      await t.dropDatabase();
+    }
+  });
+});

@@ -2,7 +2,7 @@
  * Metrics ingest benchmark.
  *
  *   npx tsx tools/bench/ingest/index.ts [--peer influxdb] [--values 2000000] [--agents 1000]
- *       [--batch 5000] [--concurrency 4] [--rounds 1] [--no-json] [--no-build]
+ *       [--batch 5000] [--concurrency 4] [--rounds 1] [--warmup 10] [--no-json] [--no-build]
  *
  * Starts the built API (apps/api/dist) against a fresh database on the local PostgreSQL,
  * registers the agents, then sends the same generated data as InfluxDB line protocol
@@ -13,7 +13,9 @@
  * `influxd` (1.x) with its data in a temp dir on loopback, sends the same line protocol to
  * its /write and prints both side by side with the ratio; `--rounds N` adds N-1 more line-protocol
  * rounds alternating the two (fresh timestamps each) and prints the median ratio, for shared
- * machines whose load changes between runs. `BENCH_DEBUG=1` also prints every request's latency in send
+ * machines whose load changes between runs. Before measuring, each server gets `--warmup` batches
+ * (default 10, at older timestamps, not measured; `--warmup 0` measures cold starts).
+ * `BENCH_DEBUG=1` also prints every request's latency in send
  * order (the first batches create the series). Exits non-zero on any failed request.
  */
 import { spawn, execFileSync } from 'node:child_process';
@@ -48,6 +50,12 @@ const BATCH = opt('batch', 5000);
 const CONCURRENCY = opt('concurrency', 4);
 /** With --peer: rounds of line protocol, alternating agent-monitor and the peer. */
 const ROUNDS = opt('rounds', 1);
+/**
+ * Batches sent to each server before anything is measured (older timestamps, not counted):
+ * both then run warm, as a server that has been up for a while does (JIT-compiled code, the
+ * fleet's series known). 0 measures cold starts; the first batches then create the series.
+ */
+const WARMUP = opt('warmup', 10);
 const FIELDS = 8;
 const LINES = Math.ceil(TOTAL_VALUES / FIELDS);
 const STEP_MS = 10_000;
@@ -339,6 +347,32 @@ async function main(): Promise<void> {
       `line protocol: ${lpBodies.length} bodies, ${fmt(lpBodies.reduce((n, b) => n + b.length, 0) / 1048576, 1)} MiB`,
     );
     const results: Array<[RunResult, number | null]> = [];
+    // Warm-up data sits before the measured data (distinct timestamps), so nothing collides.
+    const warmBodies = WARMUP
+      ? samples(start - 3 * STEP_MS * Math.ceil(LINES / AGENTS), 0)
+          .slice(0, WARMUP)
+          .map((b) => lineProtocol(b, ids))
+      : [];
+    const warm = async (label: string, send: (body: string) => Promise<Response>) => {
+      if (!warmBodies.length) return;
+      const t0 = performance.now();
+      for (const body of warmBodies) {
+        const r = await send(body);
+        if (r.status >= 300)
+          throw new Error(`${label} warm-up: HTTP ${r.status} ${await r.text()}`);
+      }
+      console.log(
+        `  ${label}: warm-up ${warmBodies.length} batches (${fmt(warmBodies.length * BATCH)} lines, not measured) in ${fmt(performance.now() - t0)} ms`,
+      );
+    };
+    await warm('agent-monitor', (body) =>
+      fetch(`${api!.baseUrl}/api/v2/write?bucket=bench&precision=ms`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Token ${key}` },
+        body,
+      }),
+    );
+    await waitForRollups(db.url);
     const ph0 = await phaseSeconds(api.baseUrl);
     const lp = await run(
       'agent-monitor /api/v2/write',
@@ -364,7 +398,7 @@ async function main(): Promise<void> {
     console.log(
       `  stored ${fmt(afterLp.values)} values: heap ${fmt(afterLp.heap / 1048576, 1)} MiB + index ${fmt(afterLp.index / 1048576, 1)} MiB`,
     );
-    if (afterLp.values !== LINES * FIELDS)
+    if (afterLp.values !== (LINES + warmBodies.length * BATCH) * FIELDS)
       throw new Error(`expected ${LINES * FIELDS} stored values, found ${afterLp.values}`);
 
     if (!args.includes('--no-json')) {
@@ -391,6 +425,21 @@ async function main(): Promise<void> {
       await waitForRollups(db.url);
       console.log('starting influxd (Debian package influxdb) on loopback…');
       influx = await startInflux();
+      // Its own database: the bytes per value below count only the measured data.
+      const q = await fetch(
+        `${influx.url}/query?q=${encodeURIComponent('CREATE DATABASE warmup')}`,
+        {
+          method: 'POST',
+        },
+      );
+      if (!q.ok) throw new Error(`CREATE DATABASE warmup → ${q.status}`);
+      await warm('influxdb', (body) =>
+        fetch(`${influx!.url}/write?db=warmup&precision=ms`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body,
+        }),
+      );
       const inf = await run(
         'influxdb 1.x /write',
         lpBodies,
@@ -404,7 +453,9 @@ async function main(): Promise<void> {
         LINES,
       );
       await new Promise((r) => setTimeout(r, 2000));
-      const bytes = duBytes(path.join(influx.dir, 'data')) + duBytes(path.join(influx.dir, 'wal'));
+      const bytes =
+        duBytes(path.join(influx.dir, 'data', 'bench')) +
+        duBytes(path.join(influx.dir, 'wal', 'bench'));
       results.push([inf, bytes / (LINES * FIELDS)]);
     } else if (peer) {
       throw new Error(`unknown peer ${peer} (only influxdb)`);

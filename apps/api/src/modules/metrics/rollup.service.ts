@@ -18,6 +18,10 @@ import { RollupFolder } from './rollup-compute.js';
 /** Session advisory-lock key of the metrics maintenance leader. */
 const LEADER_LOCK = 774_201_001;
 const UPKEEP_EVERY_MS = 3_600_000;
+/** A scheduled run waits until no batch has been written for this long… */
+const INGEST_QUIET_MS = 250;
+/** …but never longer than this. */
+const MAX_DEFER_MS = 30_000;
 /** Buckets recomputed per slice (bounds memory and lock time per slice). */
 const CHUNK_BUCKETS: Record<RollupLevel, number> = { '1m': 15, '1h': 24, '1d': 31 };
 const DAY = 86_400_000;
@@ -73,6 +77,9 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   private running: Promise<void> | null = null;
   private lastUpkeep = 0;
   private stopped = false;
+  /** A deferred run's retry, and since when runs have been deferred. */
+  private retry: NodeJS.Timeout | null = null;
+  private deferredSince: number | null = null;
   /** Backend pid of the connection running rollups (cancelled at shutdown). */
   private activePid: number | null = null;
 
@@ -93,6 +100,7 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     // A slice of a large backlog can run for seconds: cancel it rather than hold the
     // shutdown (its transaction rolls back, the dirty markers stay for the next run).
     if (this.running && this.activePid !== null) {
@@ -101,9 +109,26 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
     await this.running?.catch(() => undefined);
   }
 
-  /** One scheduled run; errors are logged, the next tick retries. */
+  /**
+   * One scheduled run; errors are logged, the next tick retries. While this instance is
+   * writing metrics (a batch in flight, or one that ended < INGEST_QUIET_MS ago) the run waits
+   * for a pause, for at most MAX_DEFER_MS: rollups are background work, and under a burst the
+   * same buckets would otherwise be recomputed again and again while the writers wait on them.
+   */
   private async tick(): Promise<void> {
     if (this.running || this.stopped) return;
+    const now = Date.now();
+    if (this.store.busy(now, INGEST_QUIET_MS)) {
+      this.deferredSince ??= now;
+      if (now - this.deferredSince < MAX_DEFER_MS) {
+        this.retry ??= setTimeout(() => {
+          this.retry = null;
+          void this.tick();
+        }, INGEST_QUIET_MS).unref();
+        return;
+      }
+    }
+    this.deferredSince = null;
     this.running = this.runOnce()
       .then(() => undefined)
       .catch((e: unknown) => {
