@@ -17,6 +17,7 @@ import { AddAgentGroupParent1796207000001 } from './1796207000001-AddAgentGroupP
 import { AddOutboxCorrelationKeys1796300000000 } from './1796300000000-AddOutboxCorrelationKeys.js';
 import { AddAlertInstanceCorrelationId1796400000000 } from './1796400000000-AddAlertInstanceCorrelationId.js';
 import { AddGroupUnreachableMemberHold1796400000001 } from './1796400000001-AddGroupUnreachableMemberHold.js';
+import { DropRawTimeBrinIndex1796500000000 } from './1796500000000-DropRawTimeBrinIndex.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AddOutboxCorrelationKeys1796300000000,
   AddAlertInstanceCorrelationId1796400000000,
   AddGroupUnreachableMemberHold1796400000001,
+  DropRawTimeBrinIndex1796500000000,
 ];

@@ -233,7 +233,11 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
     const folder = new RollupFolder(level === '1m' ? 'raw' : 'rollup', BUCKET_MS[level]);
     const source =
       level === '1m'
-        ? `SELECT series_id, ts, vals FROM metric_raw WHERE ${range('ts')} ORDER BY series_id, ts`
+        ? // series by series down the (series_id, ts) index: already in the order folded
+          `SELECT s.id, r.ts, r.vals FROM metric_series s
+             CROSS JOIN LATERAL (SELECT ts, vals FROM metric_raw
+                                  WHERE series_id = s.id AND ${range('ts')} ORDER BY ts) r
+            ORDER BY s.id`
         : `SELECT ${ROLLUP_COLUMNS} FROM ${SOURCE[level]} WHERE ${range('bucket')}
             ORDER BY series_id, field, bucket`;
     const out = client.query(copyTo(`COPY (${source}) TO STDOUT (FORMAT binary)`));
