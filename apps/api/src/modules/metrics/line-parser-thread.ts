@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
 import { LINE_KEY_HOOKS, type LineMeta } from './line-keys.js';
 import {
   LineProtocolReader,
@@ -136,6 +137,7 @@ function spawn(): Worker {
 
 /** The main-thread side: one worker, requests answered in order. */
 export class LineParserThread {
+  private readonly logger = new Logger('LineParserThread');
   private worker: Worker | null = null;
   private readonly pending = new Map<
     number,
@@ -174,6 +176,7 @@ export class LineParserThread {
     w.on('message', (m: ParseReply) => this.answer(m));
     // A dead worker fails what it held; the next request starts a new one.
     const fail = (e: Error) => {
+      this.logger.warn(`parser thread stopped: ${e.message}`);
       if (this.worker === w) this.worker = null;
       this.known.clear();
       this.gen++;
