@@ -295,6 +295,26 @@ describe('metrics ingest (real PostgreSQL over HTTP)', () => {
           })
         ).status,
       ).toBe(400);
+      // Parsed and validated off the event loop, with the same answers as everywhere else.
+      const rawBatch = (raw: string) =>
+        http.request<{ message: string }>('POST', '/api/v2/metrics/batch', {
+          raw,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${metricsKey}` },
+        });
+      for (const raw of ['{"samples": [', '{"__proto__": {"x": 1}, "samples": []}']) {
+        const r = await rawBatch(raw);
+        expect([r.status, r.body.message]).toEqual([400, 'Request body is not valid JSON']);
+      }
+      expect((await rawBatch('')).status).toBe(400);
+      const wrongType = await rawBatch(
+        JSON.stringify({ samples: [{ agentId: 'nope', metrics: { c: 1 } }] }),
+      );
+      expect(wrongType.status).toBe(400);
+      expect(wrongType.body.message).toContain('samples.0.agentId');
+      const extra = await rawBatch(
+        JSON.stringify({ samples: [{ agentId: a1.id, metrics: { c: 1 } }], extra: 1 }),
+      );
+      expect([extra.status, extra.body.message]).toEqual([400, 'unknown field(s): extra']);
       expect(
         (await http.post('/api/v2/metrics/batch', { samples: [] }, bearer(metricsKey))).status,
       ).toBe(400);

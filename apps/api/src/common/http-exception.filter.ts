@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import { DB_RETRY_AFTER_SEC, isDatabaseUnavailable } from './database-errors.js';
 import { DomainException } from './errors.js';
 import { errorBody } from './error-body.js';
-import { zodIssues } from './zod-validation.pipe.js';
+import { zodIssues } from './zod-issues.js';
 
 /** Maps every error to `{statusCode, error, message, details?}`; internals never leak. */
 @Catch()

@@ -1,20 +1,7 @@
 import { ParseUUIDPipe, PipeTransform } from '@nestjs/common';
-import { ZodError, type ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import { DomainException } from './errors.js';
-
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
-
-export function zodIssues(err: ZodError): FieldIssue[] {
-  return err.issues.map((i) => {
-    const field = i.path.map(String).join('.') || '(body)';
-    let message = i.message;
-    if (i.code === 'unrecognized_keys') message = `unknown field(s): ${i.keys.join(', ')}`;
-    return { field, message: field === '(body)' ? message : `${field}: ${message}` };
-  });
-}
+import { zodIssues } from './zod-issues.js';
 
 /** Validates and transforms one argument with its contract schema; 400 names the field. */
 export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {

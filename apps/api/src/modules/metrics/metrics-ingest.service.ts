@@ -1,34 +1,33 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { errorCodes } from 'fastify';
 import type { Counter } from 'prom-client';
 import {
-  formatLabels,
-  parseMetricName,
   type IngestResult,
   type LineProtocolQuery,
-  type MetricsBatch,
   type SubmitMetrics,
 } from '@agent-monitor/contracts';
 import { canActForAgent, type Principal } from '../../common/access.js';
-import { badRequest, forbidden, notFound } from '../../common/errors.js';
+import { badRequest, DomainException, forbidden, notFound } from '../../common/errors.js';
 import { InternalEvent, type IngestedBatch } from '../../common/events.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AgentsService } from '../agents/agents.service.js';
 import { isUuid } from '../groups/group-membership.js';
 import { MetricsRegistry } from '../system/metrics-registry.service.js';
+import {
+  FUTURE_LIMIT_MS,
+  FUTURE_MESSAGE,
+  JsonNames,
+  JsonReader,
+  MAX_ERRORS,
+  OLD_MESSAGE,
+  type SampleError,
+} from './json-reader.js';
 import { LatestMetricsCache } from './latest-metrics.cache.js';
-import { LineParserThread, type ParsedSeries } from './line-parser-thread.js';
+import { ParserThread, type ParsedSeries } from './parser-thread.js';
 import { MetricStore, type PhaseTimer } from './metric-store.service.js';
 import { MetricsLiveService } from './metrics-live.service.js';
 import { SampleColumns, type BatchSeries, type SampleBatch } from './sample-columns.js';
-
-export interface SampleError {
-  /** 0-based sample index (JSON) */
-  index?: number;
-  /** 1-based line number (line protocol) */
-  line?: number;
-  message: string;
-}
 
 /** Why samples were refused (label of `am_ingest_rejected_samples_total`). */
 export type RejectReason =
@@ -39,27 +38,6 @@ export type RejectReason =
   /** good samples of a batch refused because of other samples in it */
   | 'batch_rejected';
 
-const FUTURE_LIMIT_MS = 10 * 60_000;
-const MAX_ERRORS = 100;
-const FUTURE_MESSAGE = 'timestamp is more than 10 minutes in the future';
-const OLD_MESSAGE = 'timestamp is older than the raw retention';
-
-/** A JSON metric name, parsed once: its series group and field, or why it is refused. */
-interface JsonName {
-  measurement: string;
-  labels: string;
-  /** `measurement\0labels` */
-  group: string;
-  field: string;
-}
-
-interface JsonSeries extends BatchSeries {
-  fields: string[];
-  idx: number;
-  cols: Map<string, number>;
-}
-
-const MAX_CACHED_NAMES = 20_000;
 /** How long an agent id found in the database is trusted without asking again. */
 const AGENT_CACHE_MS = 30_000;
 
@@ -79,14 +57,14 @@ class Stopwatch implements PhaseTimer {
  * only then updates the hot cache, live sockets and the internal event bus.
  *
  * Both forms are read into columns (SampleColumns: typed arrays, no object per sample): line
- * protocol on a parser thread (LineParserThread; series keys and field layouts cached across
+ * protocol on a parser thread (ParserThread; series keys and field layouts cached across
  * requests), JSON sample by sample with parsed metric names cached.
  */
 @Injectable()
 export class MetricsIngestService implements OnModuleDestroy {
   private readonly logger = new Logger('MetricsIngest');
-  private readonly lp = new LineParserThread();
-  private readonly names = new Map<string, JsonName | string>();
+  private readonly parser = new ParserThread();
+  private readonly names = new JsonNames();
   /** Agent id → until when it is known to exist. */
   private readonly agentIds = new Map<string, number>();
   private readonly asking = new Map<string, Promise<string[]>>();
@@ -112,7 +90,7 @@ export class MetricsIngestService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.lp.close();
+    await this.parser.close();
   }
 
   async ingestOne(agentId: string, body: SubmitMetrics): Promise<IngestResult> {
@@ -122,20 +100,41 @@ export class MetricsIngestService implements OnModuleDestroy {
       this.reject({ unknown_agent: 1 });
       throw notFound('Agent', agentId);
     }
-    const json = new JsonReader(this, Date.now(), 1);
+    const json = new JsonReader(this.names, Date.now(), 1, this.config.RETENTION_RAW);
     json.add(agentId, body.timestamp, body.metrics, 0);
-    json.throwIfErrors();
+    this.throwIfBadSamples(json);
     timer.lap('parse');
     return this.commit(json.batch(), 1, timer);
   }
 
-  async ingestBatch(principal: Principal, body: MetricsBatch): Promise<IngestResult> {
+  /**
+   * A JSON batch body (the request's bytes, handed to the parser thread: not usable after).
+   * The thread parses it as Fastify would, validates it with the route's contract schema and
+   * reads it into columns; refusals here come in the order the pipeline always had them:
+   * not JSON, not a MetricsBatch, agents not allowed, unknown agents, bad samples.
+   */
+  async ingestBatch(principal: Principal, body: Buffer): Promise<IngestResult> {
     const timer = new Stopwatch(this.phases);
-    const samples = body.samples;
-    const ids = [...new Set(samples.map((s) => s.agentId))];
+    const read = await this.parser.readJson(body, Date.now(), this.config.RETENTION_RAW);
+    if (read.kind === 'invalid-json') throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+    if (read.kind === 'invalid') {
+      throw new DomainException(
+        'VALIDATION',
+        read.issues.map((d) => d.message).join('; '),
+        read.issues,
+      );
+    }
+    timer.lap('parse');
+    const ids = read.agents;
+    const samplesOf = (bad: Set<string>) => {
+      let n = 0;
+      ids.forEach((id, i) => (n += bad.has(id) ? read.agentSamples[i] : 0));
+      return n;
+    };
     const denied = ids.filter((id) => !canActForAgent(principal, id));
     if (denied.length) {
-      this.rejectAgents(samples, new Set(denied), 'forbidden');
+      const n = samplesOf(new Set(denied));
+      this.reject({ forbidden: n, batch_rejected: read.total - n });
       throw forbidden(
         `Not allowed to write metrics for agent(s): ${denied.slice(0, 20).join(', ')}`,
       );
@@ -144,19 +143,30 @@ export class MetricsIngestService implements OnModuleDestroy {
     const unknown = ids.filter((id) => !known.has(id));
     timer.lap('resolve');
     if (unknown.length) {
-      this.rejectAgents(samples, new Set(unknown), 'unknown_agent');
+      const n = samplesOf(new Set(unknown));
+      this.reject({ unknown_agent: n, batch_rejected: read.total - n });
       throw badRequest(`Unknown agent(s): ${unknown.slice(0, 20).join(', ')}`, {
         unknownAgents: unknown,
       });
     }
-    const json = new JsonReader(this, Date.now(), samples.length);
-    for (let i = 0; i < samples.length; i++) {
-      const s = samples[i];
-      json.add(s.agentId, s.timestamp, s.metrics, i);
-    }
-    json.throwIfErrors();
-    timer.lap('parse');
-    return this.commit(json.batch(), samples.length, timer);
+    this.throwIfBadSamples(read);
+    return this.commit(read.columns.batch(read.series), read.total, timer);
+  }
+
+  /** Refuses the whole batch when any sample was bad (counted by reason). */
+  private throwIfBadSamples(r: {
+    badSamples: number;
+    badTimestamps: number;
+    total: number;
+    errors: SampleError[];
+  }): void {
+    if (!r.badSamples) return;
+    this.reject({
+      validation: r.badSamples - r.badTimestamps,
+      timestamp: r.badTimestamps,
+      batch_rejected: r.total - r.badSamples,
+    });
+    throwErrors(r.errors, r.badSamples);
   }
 
   /** `body` (the request's bytes) is handed to the parser thread: not usable after. */
@@ -167,7 +177,7 @@ export class MetricsIngestService implements OnModuleDestroy {
   ): Promise<IngestResult> {
     const timer = new Stopwatch(this.phases);
     const nowMs = Date.now();
-    const read = await this.lp.read(body, {
+    const read = await this.parser.read(body, {
       precision: q.precision,
       nowUs: nowMs * 1000,
       minUs: (nowMs - this.config.RETENTION_RAW) * 1000,
@@ -276,47 +286,12 @@ export class MetricsIngestService implements OnModuleDestroy {
     this.agentIds.delete(e.agentId);
   }
 
-  /** A parsed JSON metric name (cached: agents send the same names every time). */
-  jsonName(name: string): JsonName | string {
-    let n = this.names.get(name);
-    if (n === undefined) {
-      const p = parseMetricName(name);
-      if (typeof p === 'string') n = p;
-      else {
-        const labels = formatLabels(p.labels);
-        n = {
-          measurement: p.measurement,
-          labels,
-          group: `${p.measurement}\u0000${labels}`,
-          field: p.field,
-        };
-      }
-      if (this.names.size >= MAX_CACHED_NAMES) this.names.clear();
-      this.names.set(name, n);
-    }
-    return n;
-  }
-
-  get retentionMs(): number {
-    return this.config.RETENTION_RAW;
-  }
-
   /** Counts refused samples by reason. */
   reject(counts: Partial<Record<RejectReason, number>>): void {
     if (!this.rejected) return;
     for (const [reason, n] of Object.entries(counts)) {
       if (n) this.rejected.inc({ reason }, n);
     }
-  }
-
-  private rejectAgents(
-    samples: Array<{ agentId: string }>,
-    bad: Set<string>,
-    reason: RejectReason,
-  ): void {
-    let n = 0;
-    for (const s of samples) if (bad.has(s.agentId)) n++;
-    this.reject({ [reason]: n, batch_rejected: samples.length - n });
   }
 
   private rejectLines(
@@ -410,155 +385,4 @@ function throwErrors(errors: SampleError[], count: number): never {
     `Batch rejected, nothing was written: ${count} problem(s); ${where}: ${first.message}`,
     errors,
   );
-}
-
-/** Reads JSON samples into columns, one row per (sample, measurement+labels). */
-class JsonReader {
-  private readonly cols: SampleColumns;
-  private readonly bySeries = new Map<string, Map<string, JsonSeries>>();
-  private readonly series: JsonSeries[] = [];
-  private readonly errors: SampleError[] = [];
-  private badSamples = 0;
-  private badTimestamps = 0;
-  private readonly minMs: number;
-  private readonly maxMs: number;
-  // per-sample scratch (reused)
-  private readonly scratchName: JsonName[] = [];
-  private readonly scratchVal: number[] = [];
-
-  constructor(
-    private readonly svc: MetricsIngestService,
-    private readonly nowMs: number,
-    private readonly total: number,
-  ) {
-    this.cols = new SampleColumns(total, total * 8);
-    this.minMs = nowMs - svc.retentionMs;
-    this.maxMs = nowMs + FUTURE_LIMIT_MS;
-  }
-
-  add(
-    agentId: string,
-    timestamp: number | string | undefined,
-    metrics: Record<string, unknown>,
-    index: number,
-  ): void {
-    const tsMs =
-      timestamp === undefined
-        ? this.nowMs
-        : typeof timestamp === 'number'
-          ? timestamp
-          : Date.parse(timestamp);
-    let bad = false;
-    let badTs = false;
-    if (tsMs > this.maxMs) {
-      this.error(index, FUTURE_MESSAGE);
-      badTs = true;
-    } else if (tsMs < this.minMs) {
-      this.error(index, OLD_MESSAGE);
-      badTs = true;
-    }
-    const names = this.scratchName;
-    const vals = this.scratchVal;
-    let n = 0;
-    let oneGroup = true;
-    for (const name in metrics) {
-      const raw = metrics[name];
-      let v: number;
-      if (typeof raw === 'number' && Number.isFinite(raw)) v = raw;
-      else if (typeof raw === 'boolean') v = raw ? 1 : 0;
-      else {
-        const why =
-          typeof raw === 'string'
-            ? 'is a string; metric values must be numbers or booleans'
-            : typeof raw === 'number'
-              ? 'is not a finite number'
-              : 'must be a number or a boolean';
-        this.error(index, `metric "${name.slice(0, 100)}" ${why}`);
-        bad = true;
-        continue;
-      }
-      const p = this.svc.jsonName(name);
-      if (typeof p === 'string') {
-        this.error(index, p);
-        bad = true;
-        continue;
-      }
-      if (n > 0 && p.group !== names[0].group) oneGroup = false;
-      names[n] = p;
-      vals[n] = v;
-      n++;
-    }
-    if (bad || badTs) {
-      this.badSamples++;
-      if (!bad) this.badTimestamps++;
-      return;
-    }
-    if (this.errors.length || n === 0) return;
-    const tsUs = Math.round(tsMs * 1000);
-    if (oneGroup) {
-      this.row(agentId, tsUs, 0, n);
-      return;
-    }
-    // Several measurements/label sets in one sample: one row each, in first-seen order.
-    const done = new Set<string>();
-    for (let i = 0; i < n; i++) {
-      const g = names[i].group;
-      if (done.has(g)) continue;
-      done.add(g);
-      this.row(agentId, tsUs, i, n, g);
-    }
-  }
-
-  /** One row of the names [from, to) of the scratch (only those of `group` when given). */
-  private row(agentId: string, tsUs: number, from: number, to: number, group?: string): void {
-    const first = this.scratchName[from];
-    let perAgent = this.bySeries.get(agentId);
-    if (!perAgent) this.bySeries.set(agentId, (perAgent = new Map()));
-    let s = perAgent.get(first.group);
-    if (!s) {
-      s = {
-        agentId,
-        measurement: first.measurement,
-        labels: first.labels,
-        fields: [],
-        idx: this.series.length,
-        cols: new Map(),
-      };
-      perAgent.set(first.group, s);
-      this.series.push(s);
-    }
-    const cols = this.cols;
-    const off = cols.begin(s.idx, s.fields.length);
-    for (let i = from; i < to; i++) {
-      const p = this.scratchName[i];
-      if (group !== undefined && p.group !== group) continue;
-      let c = s.cols.get(p.field);
-      if (c === undefined) {
-        c = s.fields.length;
-        s.fields.push(p.field);
-        s.cols.set(p.field, c);
-        cols.widen(off, s.fields.length);
-      }
-      cols.vals[off + c] = this.scratchVal[i];
-    }
-    cols.commit(tsUs);
-  }
-
-  private error(index: number, message: string): void {
-    if (this.errors.length < MAX_ERRORS) this.errors.push({ index, message });
-  }
-
-  throwIfErrors(): void {
-    if (!this.badSamples) return;
-    this.svc.reject({
-      validation: this.badSamples - this.badTimestamps,
-      timestamp: this.badTimestamps,
-      batch_rejected: this.total - this.badSamples,
-    });
-    throwErrors(this.errors, this.badSamples);
-  }
-
-  batch(): SampleBatch {
-    return this.cols.batch(this.series);
-  }
 }

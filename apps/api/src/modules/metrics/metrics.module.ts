@@ -14,6 +14,9 @@ import { MetricsLiveService } from './metrics-live.service.js';
 import { MetricsQueryService } from './metrics-query.service.js';
 import { RollupService } from './rollup.service.js';
 
+/** `POST /metrics/batch` (MetricsController) under the API prefix. */
+const BATCH_ROUTE = '/api/v2/metrics/batch';
+
 const gunzipAsync = promisify(gunzip);
 
 /**
@@ -56,6 +59,21 @@ export class MetricsModule implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
     if (!fastify) return;
     const fallback = Math.max(this.config.BODY_LIMIT_BYTES, INGEST_BODY_LIMIT);
+    // JSON batches (the largest JSON bodies) go to the parser thread as bytes; every other
+    // route keeps Fastify's own JSON parser, with its defaults.
+    const json = fastify.getDefaultJsonParser('error', 'error');
+    if (fastify.hasContentTypeParser('application/json')) {
+      fastify.removeContentTypeParser('application/json');
+    }
+    fastify.addContentTypeParser(
+      'application/json',
+      // the server's limit, as Fastify's own parser has (routes may set their own)
+      { parseAs: 'buffer', bodyLimit: this.config.BODY_LIMIT_BYTES },
+      (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+        if (req.routeOptions.url === BATCH_ROUTE && body.length > 0) done(null, body);
+        else json(req, body.toString('utf8'), done);
+      },
+    );
     if (fastify.hasContentTypeParser('text/plain')) fastify.removeContentTypeParser('text/plain');
     fastify.addContentTypeParser(
       'text/plain',

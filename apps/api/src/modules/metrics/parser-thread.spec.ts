@@ -1,5 +1,5 @@
 import { LINE_KEY_HOOKS } from './line-keys.js';
-import { LineParserThread } from './line-parser-thread.js';
+import { ParserThread } from './parser-thread.js';
 import { LineProtocolReader, type ReadOptions } from './line-protocol.parser.js';
 import type { SampleColumns } from './sample-columns.js';
 
@@ -34,7 +34,7 @@ function view(r: {
   return { rows, errors: r.errors, lines: r.lines };
 }
 
-describe('LineParserThread', () => {
+describe('ParserThread', () => {
   it('gives what an in-thread reader gives, for concurrent requests', async () => {
     // Keys are described once and then sent by id: interleaved requests, a key that gains a
     // field later, and bad lines must all come out as the in-thread reader has them.
@@ -46,7 +46,7 @@ describe('LineParserThread', () => {
       ).join('\n');
     const grown = 'cpu,host=h1,region=v\\,x\\ y usage=1,idle=2i,extra=3 1700000000000';
     const bodies = [body(2500, 0), body(1800, 3), body(3100, 5), grown, 'cpu,host=a usage="x" 1'];
-    const thread = new LineParserThread();
+    const thread = new ParserThread();
     try {
       const got = await Promise.all(bodies.map((b) => thread.read(Buffer.from(b), opts)));
       const local = new LineProtocolReader(LINE_KEY_HOOKS);
@@ -62,8 +62,54 @@ describe('LineParserThread', () => {
     }
   });
 
+  it('reads JSON batches into columns, and says why a body is refused', async () => {
+    const thread = new ParserThread();
+    const agent = '0b7c7f62-5b8e-4c52-9a51-3f1d6d4a0c11';
+    const now = 1_700_000_000_000;
+    const day = 86_400_000;
+    try {
+      const ok = await thread.readJson(
+        Buffer.from(
+          JSON.stringify({
+            samples: [
+              { agentId: agent, timestamp: now - 1000, metrics: { cpu_usage: 5, up: true } },
+              { agentId: agent, timestamp: now, metrics: { 'ai.tokens{model=a}': 7 } },
+            ],
+          }),
+        ),
+        now,
+        30 * day,
+      );
+      if (ok.kind !== 'ok') throw new Error(ok.kind);
+      expect(ok.series.map((s) => [s.measurement, s.labels, [...s.fields]])).toEqual([
+        ['agent_metrics', '', ['cpu_usage', 'up']],
+        ['ai', 'model=a', ['tokens']],
+      ]);
+      expect([ok.total, ok.badSamples, ok.agents, [...ok.agentSamples]]).toEqual([
+        2,
+        0,
+        [agent],
+        [2],
+      ]);
+      expect(Array.from(ok.columns.vals.subarray(0, ok.columns.used))).toEqual([5, 1, 7]);
+      const bad = await thread.readJson(
+        Buffer.from(JSON.stringify({ samples: [{ agentId: agent, metrics: { s: 'x' } }] })),
+        now,
+        30 * day,
+      );
+      expect(bad.kind === 'ok' && [bad.badSamples, bad.errors[0].index]).toEqual([1, 0]);
+      expect((await thread.readJson(Buffer.from('{"samples":'), now, day)).kind).toBe(
+        'invalid-json',
+      );
+      const invalid = await thread.readJson(Buffer.from('{"samples": []}'), now, day);
+      expect(invalid.kind === 'invalid' && invalid.issues[0].field).toBe('samples');
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('refuses reads once closed', async () => {
-    const thread = new LineParserThread();
+    const thread = new ParserThread();
     await thread.close();
     await expect(thread.read(Buffer.from('m v=1 1'), opts)).rejects.toThrow(/closed/);
   });

@@ -1,0 +1,379 @@
+import { Worker } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
+import secureJsonParse from 'secure-json-parse';
+import { MetricsBatchSchema } from '@agent-monitor/contracts';
+import { zodIssues, type FieldIssue } from '../../common/zod-issues.js';
+import { JsonNames, JsonReader, type SampleError } from './json-reader.js';
+import { LINE_KEY_HOOKS, type LineMeta } from './line-keys.js';
+import {
+  LineProtocolReader,
+  type LineProtocolError,
+  type LineSeries,
+  type ReadOptions,
+} from './line-protocol.parser.js';
+import { SampleColumns, type BatchSeries, type SetMemo } from './sample-columns.js';
+
+/**
+ * Ingest bodies are parsed on a worker thread: line protocol (parsing is ~40% of the API's CPU
+ * per line) and JSON batches (JSON.parse, the contract schema and the column reader are ~50%).
+ * On the main thread that work is what caps one instance's ingest (the event loop saturates
+ * first). The body goes over as bytes (transferred, not copied, when it owns its memory); the
+ * columns come back as transferred typed arrays. Line-protocol series keys are described in the
+ * worker once and sent to this side once per generation (then by id), so a request carries
+ * numbers, not objects.
+ */
+
+/** A series key as ingest sees it. */
+export interface ParsedSeries {
+  measurement: string;
+  meta: LineMeta;
+  fields: readonly string[];
+  /** The store's memo for this key (kept while the key's definition is). */
+  memo?: SetMemo;
+}
+
+export interface ParsedLines {
+  /** Keys used by this request, in `columns.rowSeries` index order. */
+  series: ParsedSeries[];
+  columns: SampleColumns;
+  errors: LineProtocolError[];
+  badLines: number;
+  badTimestamps: number;
+  lines: number;
+}
+
+type ParseRequest =
+  | { kind: 'lp'; id: number; gen: number; body: Uint8Array; o: ReadOptions }
+  | { kind: 'json'; id: number; body: Uint8Array; nowMs: number; retentionMs: number };
+
+/** A JSON batch read on the parser thread. */
+export type ParsedJson =
+  /** not JSON (or JSON with `__proto__`/`constructor` keys): what Fastify's parser refuses */
+  | { kind: 'invalid-json' }
+  /** not a MetricsBatch: the contract schema's issues */
+  | { kind: 'invalid'; issues: FieldIssue[] }
+  | {
+      kind: 'ok';
+      series: BatchSeries[];
+      columns: SampleColumns;
+      errors: SampleError[];
+      badSamples: number;
+      badTimestamps: number;
+      total: number;
+      /** Distinct agent ids and how many samples each has. */
+      agents: string[];
+      agentSamples: Int32Array;
+    };
+
+interface ColumnsMsg {
+  rows: number;
+  used: number;
+  rowSeries: Int32Array;
+  rowTs: Float64Array;
+  rowOffset: Int32Array;
+  vals: Float64Array;
+}
+
+type JsonReply =
+  | { id: number; error?: undefined; kind: 'invalid-json' }
+  | { id: number; error?: undefined; kind: 'invalid'; issues: FieldIssue[] }
+  | ({
+      id: number;
+      error?: undefined;
+      kind: 'ok';
+      series: BatchSeries[];
+      errors: SampleError[];
+      badSamples: number;
+      badTimestamps: number;
+      total: number;
+      agents: string[];
+      agentSamples: Int32Array;
+    } & ColumnsMsg);
+
+interface SeriesDef extends ParsedSeries {
+  id: number;
+}
+
+type LineReply = {
+  id: number;
+  error?: undefined;
+  kind: 'lp';
+  seriesIds: Int32Array;
+  defs: SeriesDef[];
+  errors: LineProtocolError[];
+  badLines: number;
+  badTimestamps: number;
+  lines: number;
+} & ColumnsMsg;
+
+type ParseReply = { id: number; error: string } | LineReply | JsonReply;
+
+function columnsMsg(c: SampleColumns): ColumnsMsg {
+  return {
+    rows: c.rows,
+    used: c.used,
+    rowSeries: c.rowSeries,
+    rowTs: c.rowTs,
+    rowOffset: c.rowOffset,
+    vals: c.vals,
+  };
+}
+
+function columnBuffers(c: ColumnsMsg): ArrayBuffer[] {
+  return [c.rowSeries, c.rowTs, c.rowOffset, c.vals].map((a) => a.buffer as ArrayBuffer);
+}
+
+function unwrapColumns(m: ColumnsMsg): SampleColumns {
+  return SampleColumns.wrap(m.rows, m.used, m.rowSeries, m.rowTs, m.rowOffset, m.vals);
+}
+
+/** Series definitions kept on this side before they are dropped and sent again. */
+const MAX_KNOWN = 100_000;
+
+/** The worker side: answers parse requests on `port` in order. */
+export function serveParser(port: {
+  on(event: 'message', fn: (m: ParseRequest) => void): void;
+  postMessage(m: ParseReply, transfer: ArrayBuffer[]): void;
+}): void {
+  const reader = new LineProtocolReader<LineMeta>(LINE_KEY_HOOKS);
+  const marks = new WeakMap<LineSeries<LineMeta>, { id: number; gen: number; sent: number }>();
+  const names = new JsonNames();
+  let nextId = 1;
+
+  const lineProtocol = (m: Extract<ParseRequest, { kind: 'lp' }>): void => {
+    const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+    const out = reader.read(body.toString('utf8'), m.o);
+    const seriesIds = new Int32Array(out.series.length);
+    const defs: SeriesDef[] = [];
+    out.series.forEach((s, i) => {
+      let mark = marks.get(s);
+      if (!mark) marks.set(s, (mark = { id: nextId++, gen: -1, sent: -1 }));
+      if (mark.gen !== m.gen || mark.sent !== s.fields.length) {
+        defs.push({ id: mark.id, measurement: s.measurement, meta: s.meta, fields: [...s.fields] });
+        mark.gen = m.gen;
+        mark.sent = s.fields.length;
+      }
+      seriesIds[i] = mark.id;
+    });
+    const cols = columnsMsg(out.columns);
+    port.postMessage(
+      {
+        id: m.id,
+        kind: 'lp',
+        seriesIds,
+        defs,
+        errors: out.errors,
+        badLines: out.badLines,
+        badTimestamps: out.badTimestamps,
+        lines: out.lines,
+        ...cols,
+      },
+      [seriesIds.buffer, ...columnBuffers(cols)],
+    );
+  };
+
+  const json = (m: Extract<ParseRequest, { kind: 'json' }>): void => {
+    const text = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength).toString('utf8');
+    let value: unknown;
+    try {
+      // Fastify's own JSON parser (and its defaults): prototype-poisoning keys are refused.
+      value = secureJsonParse(text, { protoAction: 'error', constructorAction: 'error' });
+    } catch {
+      port.postMessage({ id: m.id, kind: 'invalid-json' }, []);
+      return;
+    }
+    const parsed = MetricsBatchSchema.safeParse(value ?? {});
+    if (!parsed.success) {
+      port.postMessage({ id: m.id, kind: 'invalid', issues: zodIssues(parsed.error) }, []);
+      return;
+    }
+    const samples = parsed.data.samples;
+    const r = new JsonReader(names, m.nowMs, samples.length, m.retentionMs);
+    const perAgent = new Map<string, number>();
+    for (let i = 0; i < samples.length; i++) {
+      const x = samples[i];
+      perAgent.set(x.agentId, (perAgent.get(x.agentId) ?? 0) + 1);
+      r.add(x.agentId, x.timestamp, x.metrics, i);
+    }
+    const cols = columnsMsg(r.columns);
+    const agentSamples = Int32Array.from(perAgent.values());
+    port.postMessage(
+      {
+        id: m.id,
+        kind: 'ok',
+        series: r.seriesList.map((x) => ({
+          agentId: x.agentId,
+          measurement: x.measurement,
+          labels: x.labels,
+          fields: [...x.fields],
+        })),
+        errors: r.errors,
+        badSamples: r.badSamples,
+        badTimestamps: r.badTimestamps,
+        total: r.total,
+        agents: [...perAgent.keys()],
+        agentSamples,
+        ...cols,
+      },
+      [agentSamples.buffer, ...columnBuffers(cols)],
+    );
+  };
+
+  port.on('message', (m) => {
+    try {
+      if (m.kind === 'lp') lineProtocol(m);
+      else json(m);
+    } catch (e) {
+      port.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) }, []);
+    }
+  });
+}
+
+/** Starts the worker: compiled JavaScript in production, TypeScript (via tsx) from source. */
+function spawn(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./parser.worker.js', here));
+  const entry = new URL('./parser.worker.ts', here).href;
+  return new Worker(
+    `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true },
+  );
+}
+
+/** The main-thread side: one worker, requests answered in order. */
+export class ParserThread {
+  private readonly logger = new Logger('ParserThread');
+  private worker: Worker | null = null;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: LineReply | JsonReply) => void; reject: (e: Error) => void }
+  >();
+  private readonly known = new Map<number, ParsedSeries>();
+  private gen = 0;
+  private nextId = 1;
+  private closed = false;
+
+  /** Parses one line-protocol body; the bytes are handed over (not usable after). */
+  async read(body: Buffer, o: ReadOptions): Promise<ParsedLines> {
+    const m = (await this.send(body, (id) => ({
+      kind: 'lp',
+      id,
+      gen: this.gen,
+      body: bytesOf(body),
+      o,
+    }))) as LineReply;
+    const series: ParsedSeries[] = [];
+    for (const id of m.seriesIds) {
+      const s = this.known.get(id);
+      if (!s) throw new Error(`line-protocol parser: series ${id} was never described`);
+      series.push(s);
+    }
+    return {
+      series,
+      columns: unwrapColumns(m),
+      errors: m.errors,
+      badLines: m.badLines,
+      badTimestamps: m.badTimestamps,
+      lines: m.lines,
+    };
+  }
+
+  /**
+   * Parses and validates a JSON batch body (MetricsBatchSchema, the route's contract) and reads
+   * its samples into columns; the bytes are handed over.
+   */
+  async readJson(body: Buffer, nowMs: number, retentionMs: number): Promise<ParsedJson> {
+    const m = (await this.send(body, (id) => ({
+      kind: 'json',
+      id,
+      body: bytesOf(body),
+      nowMs,
+      retentionMs,
+    }))) as JsonReply;
+    if (m.kind !== 'ok') return m;
+    return {
+      kind: 'ok',
+      series: m.series,
+      columns: unwrapColumns(m),
+      errors: m.errors,
+      badSamples: m.badSamples,
+      badTimestamps: m.badTimestamps,
+      total: m.total,
+      agents: m.agents,
+      agentSamples: m.agentSamples,
+    };
+  }
+
+  private send(body: Buffer, req: (id: number) => ParseRequest): Promise<LineReply | JsonReply> {
+    if (this.closed) return Promise.reject(new Error('parser thread is closed'));
+    const w = this.worker ?? this.start();
+    // Definitions are sent once per generation: starting a new one (nothing in flight) makes
+    // the worker send every key again, so the map of known keys cannot grow without bound.
+    if (this.known.size > MAX_KNOWN && this.pending.size === 0) {
+      this.known.clear();
+      this.gen++;
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // A Buffer from the shared pool must not be transferred (its neighbours live there too).
+      const owns = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+      w.postMessage(req(id), owns ? [body.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+
+  private start(): Worker {
+    const w = spawn();
+    w.unref();
+    w.on('message', (m: ParseReply) => this.answer(m));
+    // A dead worker fails what it held; the next request starts a new one.
+    const fail = (e: Error) => {
+      this.logger.warn(`parser thread stopped: ${e.message}`);
+      if (this.worker === w) this.worker = null;
+      this.known.clear();
+      this.gen++;
+      const waiting = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of waiting) p.reject(e);
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (!this.closed) fail(new Error(`parser thread exited (${code})`));
+    });
+    this.worker = w;
+    return w;
+  }
+
+  private answer(m: ParseReply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.error !== undefined) {
+      p.reject(new Error(`parser thread: ${m.error}`));
+      return;
+    }
+    if (m.kind === 'lp') {
+      // Definitions arrive in reply order: take them in before anything reads the map.
+      for (const d of m.defs) {
+        this.known.set(d.id, {
+          measurement: d.measurement,
+          meta: d.meta,
+          fields: d.fields,
+          memo: {},
+        });
+      }
+    }
+    p.resolve(m);
+  }
+}
+
+function bytesOf(body: Buffer): Uint8Array {
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
