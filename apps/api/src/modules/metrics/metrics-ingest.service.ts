@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { errorCodes } from 'fastify';
 import type { Counter } from 'prom-client';
@@ -61,7 +68,7 @@ class Stopwatch implements PhaseTimer {
  * requests), JSON sample by sample with parsed metric names cached.
  */
 @Injectable()
-export class MetricsIngestService implements OnModuleDestroy {
+export class MetricsIngestService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('MetricsIngest');
   private readonly parser = new ParserThread();
   private readonly names = new JsonNames();
@@ -87,6 +94,11 @@ export class MetricsIngestService implements OnModuleDestroy {
         help: 'Wall time spent by metric ingest requests per phase (parse, resolve, sets, encode, connect, commit; publish runs after the reply).',
         labelNames: ['phase'] as const,
       }) ?? null;
+  }
+
+  /** The parser thread is started with the app, not by the first ingest request. */
+  onApplicationBootstrap(): void {
+    this.parser.warm();
   }
 
   async onModuleDestroy(): Promise<void> {

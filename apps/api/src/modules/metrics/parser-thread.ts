@@ -322,6 +322,11 @@ export class ParserThread {
     });
   }
 
+  /** Starts the worker now rather than on the first request (it takes a few hundred ms). */
+  warm(): void {
+    if (!this.closed && !this.worker) this.start();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const w = this.worker;
