@@ -52,18 +52,19 @@ export type ParsedJson =
   | { kind: 'invalid-json' }
   /** not a MetricsBatch: the contract schema's issues */
   | { kind: 'invalid'; issues: FieldIssue[] }
-  | {
-      kind: 'ok';
-      series: BatchSeries[];
-      columns: SampleColumns;
-      errors: SampleError[];
-      badSamples: number;
-      badTimestamps: number;
-      total: number;
-      /** Distinct agent ids and how many samples each has. */
-      agents: string[];
-      agentSamples: Int32Array;
-    };
+  | ({ kind: 'ok'; columns: SampleColumns } & JsonBatch);
+
+/** What the thread made of a valid JSON batch, besides its columns. */
+interface JsonBatch {
+  series: BatchSeries[];
+  errors: SampleError[];
+  badSamples: number;
+  badTimestamps: number;
+  total: number;
+  /** Distinct agent ids and how many samples each has. */
+  agents: string[];
+  agentSamples: Int32Array;
+}
 
 interface ColumnsMsg {
   rows: number;
@@ -77,18 +78,7 @@ interface ColumnsMsg {
 type JsonReply =
   | { id: number; error?: undefined; kind: 'invalid-json' }
   | { id: number; error?: undefined; kind: 'invalid'; issues: FieldIssue[] }
-  | ({
-      id: number;
-      error?: undefined;
-      kind: 'ok';
-      series: BatchSeries[];
-      errors: SampleError[];
-      badSamples: number;
-      badTimestamps: number;
-      total: number;
-      agents: string[];
-      agentSamples: Int32Array;
-    } & ColumnsMsg);
+  | ({ id: number; error?: undefined; kind: 'ok' } & JsonBatch & ColumnsMsg);
 
 interface SeriesDef extends ParsedSeries {
   id: number;
