@@ -264,8 +264,8 @@ describe('metrics rollups at shutdown', () => {
   });
 });
 
-describe('metrics rollups under a write burst', () => {
-  it('wait while batches keep arriving, then run as soon as writes pause', async () => {
+describe('metrics rollups under write load', () => {
+  it('wait while writes keep the instance busy, not for an ordinary trickle', async () => {
     const t = await startTestApp({ env: { METRICS_ROLLUP_INTERVAL: '100ms' } });
     try {
       const http = client(t.baseUrl);
@@ -273,23 +273,50 @@ describe('metrics rollups under a write burst', () => {
       const key = await createApiKey(t, ['metrics:write']);
       const rolled = async () =>
         Number((await t.sql<{ n: string }>(`SELECT count(*) AS n FROM metric_rollup_1m`))[0].n);
-      // Back-to-back batches for 1.5 s: ticks come every 100 ms, none may run meanwhile.
-      const until = Date.now() + 1500;
       let i = 0;
-      while (Date.now() < until) {
+      const send = async () => {
+        const samples = Array.from({ length: 200 }, () => ({
+          agentId: agent.id,
+          timestamp: Date.now() - 120_000 + i++,
+          metrics: { c: i },
+        }));
         const r = await http.post(
           '/api/v2/metrics/batch',
-          {
-            samples: [
-              { agentId: agent.id, timestamp: Date.now() - 60_000 + i++, metrics: { c: i } },
-            ],
-          },
+          { samples },
           { headers: { authorization: `Bearer ${key}` } },
         );
         expect(r.status).toBe(200);
+      };
+      // A trickle (a batch every 100 ms): the job runs as usual.
+      const trickleUntil = Date.now() + 1500;
+      let seen = 0;
+      while (Date.now() < trickleUntil) {
+        await send();
+        seen = seen || (await rolled());
+        await new Promise((r) => setTimeout(r, 100));
       }
-      expect(await rolled()).toBe(0);
-      // Writes stopped: the next tick after the quiet period rolls everything up.
+      expect(seen).toBeGreaterThan(0);
+      // A burst (4 writers back to back for 2 s): once it is noticed (a probe takes 250 ms),
+      // no run may start, so a rollup marker written 0.6 s in is still there at the end.
+      const start = Date.now();
+      let marker: string | null = null;
+      await Promise.all([
+        ...Array.from({ length: 4 }, async () => {
+          while (Date.now() < start + 2000) await send();
+        }),
+        (async () => {
+          await new Promise((r) => setTimeout(r, 600));
+          const [m] = await t.sql<{ id: string }>(
+            `SELECT max(id)::text AS id FROM metric_rollup_dirty WHERE level = '1m'`,
+          );
+          marker = m.id;
+        })(),
+      ]);
+      expect(marker).not.toBeNull();
+      const left = await t.sql(`SELECT 1 FROM metric_rollup_dirty WHERE id = $1`, [marker]);
+      expect(left.length).toBe(1);
+      await t.sql(`DELETE FROM metric_rollup_1m`);
+      // The burst is over: the next run rolls everything up.
       let n = 0;
       for (let k = 0; k < 60 && !n; k++) {
         await new Promise((r) => setTimeout(r, 50));

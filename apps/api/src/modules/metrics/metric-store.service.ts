@@ -159,8 +159,6 @@ export class MetricStore implements OnApplicationBootstrap {
   private readonly upserting = new Map<string, Promise<void>>();
   private readonly partitions = new Set<string>();
   private partitionsLoaded = false;
-  private writing = 0;
-  private lastWriteEnd = 0;
 
   constructor(private readonly db: DataSource) {}
 
@@ -193,21 +191,6 @@ export class MetricStore implements OnApplicationBootstrap {
    * series set and timestamp, duplicates merged: the later cell wins) for post-commit work.
    */
   async write(b: SampleBatch, timer?: PhaseTimer): Promise<IngestedBatch> {
-    this.writing++;
-    try {
-      return await this.writeBatch(b, timer);
-    } finally {
-      this.writing--;
-      this.lastWriteEnd = Date.now();
-    }
-  }
-
-  /** A batch is being written, or one finished within the last `quietMs`. */
-  busy(now: number, quietMs: number): boolean {
-    return this.writing > 0 || now - this.lastWriteEnd < quietMs;
-  }
-
-  private async writeBatch(b: SampleBatch, timer?: PhaseTimer): Promise<IngestedBatch> {
     const empty: IngestedBatch = {
       series: [],
       rows: 0,

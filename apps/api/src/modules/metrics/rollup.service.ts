@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { IngestGate } from '../rate-limit/ingest-gate.service.js';
 import { MetricStore } from './metric-store.service.js';
 import { BUCKET_MS, partitionEnd, parsePartitionName, type StorageLevel } from './partitions.js';
 import { RollupFolder } from './rollup-compute.js';
@@ -18,8 +19,10 @@ import { RollupFolder } from './rollup-compute.js';
 /** Session advisory-lock key of the metrics maintenance leader. */
 const LEADER_LOCK = 774_201_001;
 const UPKEEP_EVERY_MS = 3_600_000;
-/** A scheduled run waits until no batch has been written for this long… */
-const INGEST_QUIET_MS = 250;
+/** A scheduled run measures the write load over this long first… */
+const PROBE_MS = 250;
+/** …and waits while batches were being written for more than this share of it… */
+const BUSY_SHARE = 0.5;
 /** …but never longer than this. */
 const MAX_DEFER_MS = 30_000;
 /** Buckets recomputed per slice (bounds memory and lock time per slice). */
@@ -80,12 +83,15 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   /** A deferred run's retry, and since when runs have been deferred. */
   private retry: NodeJS.Timeout | null = null;
   private deferredSince: number | null = null;
+  /** Busy time of the writes when the run was last looked at. */
+  private probe: { at: number; busy: number } | null = null;
   /** Backend pid of the connection running rollups (cancelled at shutdown). */
   private activePid: number | null = null;
 
   constructor(
     private readonly db: DataSource,
     private readonly store: MetricStore,
+    private readonly gate: IngestGate,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -110,24 +116,30 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * One scheduled run; errors are logged, the next tick retries. While this instance is
-   * writing metrics (a batch in flight, or one that ended < INGEST_QUIET_MS ago) the run waits
-   * for a pause, for at most MAX_DEFER_MS: rollups are background work, and under a burst the
-   * same buckets would otherwise be recomputed again and again while the writers wait on them.
+   * One scheduled run; errors are logged, the next tick retries. A run first looks at how busy
+   * this instance's metric ingest is (the share of the last PROBE_MS with an ingest request
+   * working, IngestGate). Above BUSY_SHARE it waits, for at most MAX_DEFER_MS: rollups are background work,
+   * and under a write burst the same buckets would otherwise be recomputed again and again while
+   * the writers wait for CPU. An ordinary fleet's writes keep the share far below that.
    */
   private async tick(): Promise<void> {
     if (this.running || this.stopped) return;
     const now = Date.now();
-    if (this.store.busy(now, INGEST_QUIET_MS)) {
+    const busy = this.gate.busyMs(now);
+    const probe = this.probe;
+    this.probe = { at: now, busy };
+    if (!probe || now - probe.at > 2 * PROBE_MS) {
+      this.retryIn(PROBE_MS);
+      return;
+    }
+    if ((busy - probe.busy) / Math.max(1, now - probe.at) > BUSY_SHARE) {
       this.deferredSince ??= now;
       if (now - this.deferredSince < MAX_DEFER_MS) {
-        this.retry ??= setTimeout(() => {
-          this.retry = null;
-          void this.tick();
-        }, INGEST_QUIET_MS).unref();
+        this.retryIn(PROBE_MS);
         return;
       }
     }
+    this.probe = null;
     this.deferredSince = null;
     this.running = this.runOnce()
       .then(() => undefined)
@@ -137,6 +149,13 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
       })
       .finally(() => (this.running = null));
     await this.running;
+  }
+
+  private retryIn(ms: number): void {
+    this.retry ??= setTimeout(() => {
+      this.retry = null;
+      void this.tick();
+    }, ms).unref();
   }
 
   /**

@@ -20,6 +20,8 @@ interface Waiter {
 export class IngestGate {
   private inFlight = 0;
   private readonly queue: Waiter[] = [];
+  private busySince = 0;
+  private busyTotal = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -34,6 +36,11 @@ export class IngestGate {
     return this.queue.length;
   }
 
+  /** Milliseconds (since start) during which at least one ingest request was working. */
+  busyMs(now = Date.now()): number {
+    return this.busyTotal + (this.inFlight > 0 ? now - this.busySince : 0);
+  }
+
   async run<T>(work: () => Promise<T>): Promise<T> {
     await this.acquire();
     try {
@@ -45,7 +52,7 @@ export class IngestGate {
 
   private acquire(): Promise<void> {
     if (this.inFlight < this.config.INGEST_MAX_INFLIGHT) {
-      this.inFlight++;
+      if (this.inFlight++ === 0) this.busySince = Date.now();
       this.metrics.ingestInFlight.set(this.inFlight);
       return Promise.resolve();
     }
@@ -80,7 +87,7 @@ export class IngestGate {
       next.grant();
       return;
     }
-    this.inFlight--;
+    if (--this.inFlight === 0) this.busyTotal += Date.now() - this.busySince;
     this.metrics.ingestInFlight.set(this.inFlight);
   }
 }
