@@ -59,6 +59,18 @@ function usedColumns(b: SampleBatch): Uint8Array[] {
   return used;
 }
 
+/** Runs `sql` (ending in `COPY … FROM STDIN`) on `client`, sending `payload` as its data. */
+export async function copyIn(
+  client: pg.PoolClient,
+  sql: string,
+  payload: Buffer | Buffer[],
+): Promise<void> {
+  await pipeline(
+    Readable.from(Array.isArray(payload) ? payload : [payload]),
+    client.query(copyFrom(sql)),
+  );
+}
+
 /** Optional per-phase stopwatch of one request. */
 export interface PhaseTimer {
   lap(phase: string): void;
@@ -337,7 +349,7 @@ export class MetricStore implements OnApplicationBootstrap {
     timer?.lap('connect');
     try {
       try {
-        await this.copy(
+        await copyIn(
           client,
           `${markers} COPY ${target} (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
           payload,
@@ -346,7 +358,7 @@ export class MetricStore implements OnApplicationBootstrap {
         if ((e as { code?: string }).code !== '23505') throw e;
         // A stored (series, ts) again (the failed implicit transaction wrote nothing): merge
         // through a staging table, the newer value wins.
-        await this.copy(
+        await copyIn(
           client,
           `BEGIN; ${markers} CREATE TEMP TABLE metric_stage (series_id int, ts timestamptz, vals float8[]) ON COMMIT DROP;
            COPY metric_stage (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
@@ -449,11 +461,6 @@ export class MetricStore implements OnApplicationBootstrap {
       }
     });
     return [...missing.values()].map((w) => ({ ...w, fields: [...w.fields] }));
-  }
-
-  private async copy(client: pg.PoolClient, sql: string, payload: Buffer): Promise<void> {
-    const stream = client.query(copyFrom(sql));
-    await pipeline(Readable.from([payload]), stream);
   }
 
   private async upsertSets(

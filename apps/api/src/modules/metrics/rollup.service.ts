@@ -5,14 +5,12 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { IngestGate } from '../rate-limit/ingest-gate.service.js';
-import { MetricStore } from './metric-store.service.js';
+import { copyIn, MetricStore } from './metric-store.service.js';
 import { BUCKET_MS, partitionEnd, parsePartitionName, type StorageLevel } from './partitions.js';
 import { RollupFolder } from './rollup-compute.js';
 
@@ -265,9 +263,10 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
     const target = `metric_rollup_${level}`;
     await client.query(`DELETE FROM ${target} WHERE ${range('bucket')}`);
     if (payload) {
-      await pipeline(
-        Readable.from(payload),
-        client.query(copyFrom(`COPY ${target} (${ROLLUP_COLUMNS}) FROM STDIN (FORMAT binary)`)),
+      await copyIn(
+        client,
+        `COPY ${target} (${ROLLUP_COLUMNS}) FROM STDIN (FORMAT binary)`,
+        payload,
       );
     }
   }
