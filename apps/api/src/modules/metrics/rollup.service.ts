@@ -19,6 +19,8 @@ const LEADER_LOCK = 774_201_001;
 const UPKEEP_EVERY_MS = 3_600_000;
 /** A scheduled run measures the write load over this long first… */
 const PROBE_MS = 250;
+/** (a probe older than this is from an earlier run and starts over) */
+const PROBE_STALE_MS = 2_000;
 /** …and waits while batches were being written for more than this share of it… */
 const BUSY_SHARE = 0.5;
 /** …but never longer than this. */
@@ -125,12 +127,19 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
     const now = Date.now();
     const busy = this.gate.busyMs(now);
     const probe = this.probe;
-    this.probe = { at: now, busy };
-    if (!probe || now - probe.at > 2 * PROBE_MS) {
+    // A probe covers at least PROBE_MS (the timer's own ticks may come sooner); one older than
+    // PROBE_STALE_MS is from an earlier run and starts over.
+    if (!probe || now - probe.at > PROBE_STALE_MS) {
+      this.probe = { at: now, busy };
       this.retryIn(PROBE_MS);
       return;
     }
-    if ((busy - probe.busy) / Math.max(1, now - probe.at) > BUSY_SHARE) {
+    if (now - probe.at < PROBE_MS) {
+      this.retryIn(PROBE_MS - (now - probe.at));
+      return;
+    }
+    this.probe = { at: now, busy };
+    if ((busy - probe.busy) / (now - probe.at) > BUSY_SHARE) {
       this.deferredSince ??= now;
       if (now - this.deferredSince < MAX_DEFER_MS) {
         this.retryIn(PROBE_MS);
