@@ -1,16 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
-import secureJsonParse from 'secure-json-parse';
-import { MetricsBatchSchema } from '@agent-monitor/contracts';
-import { zodIssues, type FieldIssue } from '../../common/zod-issues.js';
-import { JsonNames, JsonReader, type SampleError } from './json-reader.js';
-import { LINE_KEY_HOOKS, type LineMeta } from './line-keys.js';
-import {
-  LineProtocolReader,
-  type LineProtocolError,
-  type LineSeries,
-  type ReadOptions,
-} from './line-protocol.parser.js';
+import type { FieldIssue } from '../../common/zod-issues.js';
+import type { SampleError } from './json-reader.js';
+import type { LineMeta } from './line-keys.js';
+import type { LineProtocolError, ReadOptions } from './line-protocol.parser.js';
 import { SampleColumns, type BatchSeries, type SetMemo } from './sample-columns.js';
 
 /**
@@ -42,7 +35,7 @@ export interface ParsedLines {
   lines: number;
 }
 
-type ParseRequest =
+export type ParseRequest =
   | { kind: 'lp'; id: number; gen: number; body: Uint8Array; o: ReadOptions }
   | { kind: 'json'; id: number; body: Uint8Array; nowMs: number; retentionMs: number };
 
@@ -66,7 +59,7 @@ interface JsonBatch {
   agentSamples: Int32Array;
 }
 
-interface ColumnsMsg {
+export interface ColumnsMsg {
   rows: number;
   used: number;
   rowSeries: Int32Array;
@@ -80,7 +73,7 @@ type JsonReply =
   | { id: number; error?: undefined; kind: 'invalid'; issues: FieldIssue[] }
   | ({ id: number; error?: undefined; kind: 'ok' } & JsonBatch & ColumnsMsg);
 
-interface SeriesDef extends ParsedSeries {
+export interface SeriesDef extends ParsedSeries {
   id: number;
 }
 
@@ -96,22 +89,7 @@ type LineReply = {
   lines: number;
 } & ColumnsMsg;
 
-type ParseReply = { id: number; error: string } | LineReply | JsonReply;
-
-function columnsMsg(c: SampleColumns): ColumnsMsg {
-  return {
-    rows: c.rows,
-    used: c.used,
-    rowSeries: c.rowSeries,
-    rowTs: c.rowTs,
-    rowOffset: c.rowOffset,
-    vals: c.vals,
-  };
-}
-
-function columnBuffers(c: ColumnsMsg): ArrayBuffer[] {
-  return [c.rowSeries, c.rowTs, c.rowOffset, c.vals].map((a) => a.buffer as ArrayBuffer);
-}
+export type ParseReply = { id: number; error: string } | LineReply | JsonReply;
 
 function unwrapColumns(m: ColumnsMsg): SampleColumns {
   return SampleColumns.wrap(m.rows, m.used, m.rowSeries, m.rowTs, m.rowOffset, m.vals);
@@ -119,105 +97,6 @@ function unwrapColumns(m: ColumnsMsg): SampleColumns {
 
 /** Series definitions kept on this side before they are dropped and sent again. */
 const MAX_KNOWN = 100_000;
-
-/** The worker side: answers parse requests on `port` in order. */
-export function serveParser(port: {
-  on(event: 'message', fn: (m: ParseRequest) => void): void;
-  postMessage(m: ParseReply, transfer: ArrayBuffer[]): void;
-}): void {
-  const reader = new LineProtocolReader<LineMeta>(LINE_KEY_HOOKS);
-  const marks = new WeakMap<LineSeries<LineMeta>, { id: number; gen: number; sent: number }>();
-  const names = new JsonNames();
-  let nextId = 1;
-
-  const lineProtocol = (m: Extract<ParseRequest, { kind: 'lp' }>): void => {
-    const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-    const out = reader.read(body.toString('utf8'), m.o);
-    const seriesIds = new Int32Array(out.series.length);
-    const defs: SeriesDef[] = [];
-    out.series.forEach((s, i) => {
-      let mark = marks.get(s);
-      if (!mark) marks.set(s, (mark = { id: nextId++, gen: -1, sent: -1 }));
-      if (mark.gen !== m.gen || mark.sent !== s.fields.length) {
-        defs.push({ id: mark.id, measurement: s.measurement, meta: s.meta, fields: [...s.fields] });
-        mark.gen = m.gen;
-        mark.sent = s.fields.length;
-      }
-      seriesIds[i] = mark.id;
-    });
-    const cols = columnsMsg(out.columns);
-    port.postMessage(
-      {
-        id: m.id,
-        kind: 'lp',
-        seriesIds,
-        defs,
-        errors: out.errors,
-        badLines: out.badLines,
-        badTimestamps: out.badTimestamps,
-        lines: out.lines,
-        ...cols,
-      },
-      [seriesIds.buffer, ...columnBuffers(cols)],
-    );
-  };
-
-  const json = (m: Extract<ParseRequest, { kind: 'json' }>): void => {
-    const text = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength).toString('utf8');
-    let value: unknown;
-    try {
-      // Fastify's own JSON parser (and its defaults): prototype-poisoning keys are refused.
-      value = secureJsonParse(text, { protoAction: 'error', constructorAction: 'error' });
-    } catch {
-      port.postMessage({ id: m.id, kind: 'invalid-json' }, []);
-      return;
-    }
-    const parsed = MetricsBatchSchema.safeParse(value ?? {});
-    if (!parsed.success) {
-      port.postMessage({ id: m.id, kind: 'invalid', issues: zodIssues(parsed.error) }, []);
-      return;
-    }
-    const samples = parsed.data.samples;
-    const r = new JsonReader(names, m.nowMs, samples.length, m.retentionMs);
-    const perAgent = new Map<string, number>();
-    for (let i = 0; i < samples.length; i++) {
-      const x = samples[i];
-      perAgent.set(x.agentId, (perAgent.get(x.agentId) ?? 0) + 1);
-      r.add(x.agentId, x.timestamp, x.metrics, i);
-    }
-    const cols = columnsMsg(r.columns);
-    const agentSamples = Int32Array.from(perAgent.values());
-    port.postMessage(
-      {
-        id: m.id,
-        kind: 'ok',
-        series: r.seriesList.map((x) => ({
-          agentId: x.agentId,
-          measurement: x.measurement,
-          labels: x.labels,
-          fields: [...x.fields],
-        })),
-        errors: r.errors,
-        badSamples: r.badSamples,
-        badTimestamps: r.badTimestamps,
-        total: r.total,
-        agents: [...perAgent.keys()],
-        agentSamples,
-        ...cols,
-      },
-      [agentSamples.buffer, ...columnBuffers(cols)],
-    );
-  };
-
-  port.on('message', (m) => {
-    try {
-      if (m.kind === 'lp') lineProtocol(m);
-      else json(m);
-    } catch (e) {
-      port.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) }, []);
-    }
-  });
-}
 
 /** Starts the worker: compiled JavaScript in production, TypeScript (via tsx) from source. */
 function spawn(): Worker {
