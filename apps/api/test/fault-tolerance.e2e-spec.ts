@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { RAW_VALUES } from './metrics-fixtures.js';
 import { client, type Client } from './support/http.js';
 import { startControlledPostgres, type ControlledPostgres } from './support/controlled-postgres.js';
 import { insertKeyWith } from './support/root-key.js';
@@ -48,7 +49,7 @@ async function storedSeqs(url: string, agentId: string): Promise<Set<number>> {
   await c.connect();
   try {
     const r = await c.query<{ ts: Date }>(
-      `SELECT r.ts FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
+      `SELECT DISTINCT r.ts FROM ${RAW_VALUES} r JOIN metric_series s ON s.id = r.series_id
         WHERE s.agent_id = $1`,
       [agentId],
     );

@@ -41,6 +41,12 @@ export interface RawValue {
   v: number;
 }
 
+/**
+ * Every stored raw value as (series_id, ts, f 1-based field position, v): one per (series set,
+ * timestamp, field), of duplicates the newest write's, as the API's readers see them.
+ */
+export const RAW_VALUES = `metric_raw_values(ARRAY(SELECT id FROM metric_series), '-infinity', 'infinity')`;
+
 /** Every stored raw value of an agent, as (query-style field name, ts, value), sorted. */
 export async function rawValues(t: TestApp, agentId: string): Promise<RawValue[]> {
   const rows = await t.sql<{
@@ -50,11 +56,10 @@ export async function rawValues(t: TestApp, agentId: string): Promise<RawValue[]
     ts: Date;
     v: number;
   }>(
-    `SELECT s.measurement, s.labels, s.fields[u.i] AS field, r.ts, u.v
-       FROM metric_series s JOIN metric_raw r ON r.series_id = s.id
-       CROSS JOIN LATERAL unnest(r.vals) WITH ORDINALITY AS u(v, i)
-      WHERE s.agent_id = $1 AND u.v IS NOT NULL
-      ORDER BY r.ts, s.measurement, s.labels, u.i`,
+    `SELECT s.measurement, s.labels, s.fields[r.f] AS field, r.ts, r.v
+       FROM ${RAW_VALUES} r JOIN metric_series s ON s.id = r.series_id
+      WHERE s.agent_id = $1
+      ORDER BY r.ts, s.measurement, s.labels, r.f`,
     [agentId],
   );
   return rows.map((r) => ({
@@ -66,6 +71,7 @@ export async function rawValues(t: TestApp, agentId: string): Promise<RawValue[]
   }));
 }
 
+/** Rows of metric_raw (chunks: a write adds at least one). */
 export async function rawRowCount(t: TestApp): Promise<number> {
   return Number((await t.sql<{ n: string }>(`SELECT count(*) AS n FROM metric_raw`))[0].n);
 }

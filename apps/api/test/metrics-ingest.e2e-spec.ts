@@ -618,3 +618,38 @@ describe('metrics ingest (real PostgreSQL over HTTP)', () => {
     });
   });
 });
+
+describe('latest values after a restart (read from the stored raw chunks)', () => {
+  it('shows the newest sample per series set, the newest write winning a repeated timestamp', async () => {
+    let t = await startTestApp({ env: { METRICS_ROLLUP_INTERVAL: '0ms' } });
+    try {
+      let http = client(t.baseUrl);
+      const a = (await registerAgents(t, http, [{ name: 'restart-1' }])).get('restart-1')!;
+      const key = { headers: { authorization: `Bearer ${a.agentKey}` } };
+      const now = Date.now();
+      const post = async (timestamp: number, metrics: Record<string, number>) =>
+        expect(
+          (await http.post(`/api/v2/agents/${a.id}/metrics`, { timestamp, metrics }, key)).status,
+        ).toBe(200);
+      await post(now - 60_000, { cpu_usage: 10, memory_usage: 20 });
+      await post(now - 30_000, { cpu_usage: 30, disk_usage: 5 });
+      await post(now - 30_000, { cpu_usage: 35 }); // a retry with a changed value
+      await post(now - 90_000, { cpu_usage: 1 }); // late, older
+      await t.close();
+      t = await startTestApp({
+        env: { METRICS_ROLLUP_INTERVAL: '0ms' },
+        databaseUrl: t.databaseUrl,
+      });
+      http = client(t.baseUrl);
+      const r = await http.get<{ latestMetrics: Record<string, number> }>(
+        `/api/v2/agents/${a.id}`,
+        { headers: { authorization: `Bearer ${await createApiKey(t, ['read'], 'rd2')}` } },
+      );
+      expect(r.status).toBe(200);
+      expect(r.body.latestMetrics).toEqual({ cpu_usage: 35, disk_usage: 5 });
+    } finally {
+      await t.close();
+      await t.dropDatabase();
+    }
+  });
+});

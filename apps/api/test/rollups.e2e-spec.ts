@@ -4,7 +4,7 @@ import { MetricStore } from '../src/modules/metrics/metric-store.service.js';
 import { partitionName } from '../src/modules/metrics/partitions.js';
 import { RollupService } from '../src/modules/metrics/rollup.service.js';
 import { createApiKey } from './agents-fixtures.js';
-import { registerAgents } from './metrics-fixtures.js';
+import { RAW_VALUES, registerAgents } from './metrics-fixtures.js';
 import { client, type Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -50,10 +50,9 @@ describe('metrics rollups and retention', () => {
       max: number;
       last: number;
     }>(
-      `SELECT (u.i - 1)::int AS field, date_trunc('minute', r.ts, 'UTC') AS bucket, count(*) AS cnt,
-              sum(u.v) AS sum, min(u.v) AS min, max(u.v) AS max, (array_agg(u.v ORDER BY r.ts DESC))[1] AS last
-         FROM metric_raw r CROSS JOIN LATERAL unnest(r.vals) WITH ORDINALITY AS u(v, i)
-        WHERE u.v IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
+      `SELECT (r.f - 1)::int AS field, date_trunc('minute', r.ts, 'UTC') AS bucket, count(*) AS cnt,
+              sum(r.v) AS sum, min(r.v) AS min, max(r.v) AS max, (array_agg(r.v ORDER BY r.ts DESC))[1] AS last
+         FROM ${RAW_VALUES} r GROUP BY 1, 2 ORDER BY 1, 2`,
     );
   const level = (l: '1m' | '1h' | '1d') =>
     t.sql<{
@@ -117,10 +116,9 @@ describe('metrics rollups and retention', () => {
     // The histograms (folded in the API) match the SQL bucket function metric_hkey.
     const sqlHist = await t.sql<{ field: number; bucket: Date; hk: number[]; hc: number[] }>(
       `SELECT field, bucket, array_agg(k ORDER BY k) AS hk, array_agg(c ORDER BY k) AS hc
-         FROM (SELECT (u.i - 1)::int AS field, date_trunc('minute', r.ts, 'UTC') AS bucket,
-                      metric_hkey(u.v) AS k, count(*)::int AS c
-                 FROM metric_raw r CROSS JOIN LATERAL unnest(r.vals) WITH ORDINALITY AS u(v, i)
-                WHERE u.v IS NOT NULL GROUP BY 1, 2, 3) g
+         FROM (SELECT (r.f - 1)::int AS field, date_trunc('minute', r.ts, 'UTC') AS bucket,
+                      metric_hkey(r.v) AS k, count(*)::int AS c
+                 FROM ${RAW_VALUES} r GROUP BY 1, 2, 3) g
         GROUP BY 1, 2 ORDER BY 1, 2`,
     );
     expect(
@@ -129,7 +127,7 @@ describe('metrics rollups and retention', () => {
 
     // Idempotent: marking everything dirty again and rerunning yields the same rows.
     await t.sql(
-      `INSERT INTO metric_rollup_dirty (level, bucket) SELECT DISTINCT '1m', date_trunc('minute', ts, 'UTC') FROM metric_raw`,
+      `INSERT INTO metric_rollup_dirty (level, bucket) SELECT DISTINCT '1m', date_trunc('minute', ts, 'UTC') FROM ${RAW_VALUES} r`,
     );
     await rollups.runOnce();
     expect(await level('1m')).toEqual(m1);
@@ -159,7 +157,7 @@ describe('metrics rollups and retention', () => {
     expect(r.status).toBe(200);
     expect(r.body.resolution).toBe('1d');
     const [{ p95 }] = await t.sql<{ p95: number }>(
-      `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY vals[2]) AS p95 FROM metric_raw WHERE vals[2] IS NOT NULL`,
+      `SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY v) AS p95 FROM ${RAW_VALUES} r WHERE f = 2`,
     );
     const got = r.body.points.reduce((m, p) => Math.max(m, p.v), 0);
     expect(Math.abs(got - p95) / p95).toBeLessThan(0.03);
@@ -170,9 +168,10 @@ describe('metrics rollups and retention', () => {
     const now = Date.now();
     await store.ensurePartitions('raw', [now - 10 * DAY, now - 4 * DAY, now - 3 * DAY]);
     await store.ensurePartitions('1m', [now - 100 * DAY]);
-    await t.sql(`INSERT INTO metric_raw (series_id, ts, vals) VALUES (1, $1, '{1}')`, [
-      new Date(now - 10 * DAY),
-    ]);
+    await t.sql(
+      `INSERT INTO metric_raw (series_id, t0, ts, vals) VALUES (1, $1, ARRAY[$1::timestamptz], '{1}')`,
+      [new Date(now - 10 * DAY)],
+    );
     await rollups.runOnce({ upkeep: true });
     const raw = await store.listPartitions('raw');
     const day = (ms: number) => partitionName('raw', ms);
@@ -187,7 +186,7 @@ describe('metrics rollups and retention', () => {
     expect(await store.listPartitions('1d')).toContain(partitionName('1d', now));
     // Recent data survived.
     expect(
-      Number((await t.sql<{ n: string }>(`SELECT count(*) AS n FROM metric_raw`))[0].n),
+      Number((await t.sql<{ n: string }>(`SELECT count(*) AS n FROM ${RAW_VALUES} r`))[0].n),
     ).toBeGreaterThan(500);
   });
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../src/database/embedded-postgres.js';
+import { RAW_VALUES } from './metrics-fixtures.js';
 import { client, type Client } from './support/http.js';
 import { insertKeyWith } from './support/root-key.js';
 import {
@@ -79,7 +80,8 @@ async function storedCount(url: string, agentId: string, fromOffset?: number): P
   await c.connect();
   try {
     const r = await c.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
+      `SELECT count(DISTINCT r.ts)::int AS n FROM ${RAW_VALUES} r
+         JOIN metric_series s ON s.id = r.series_id
         WHERE s.agent_id = $1 AND ($2::timestamptz IS NULL OR r.ts >= $2)`,
       [agentId, fromOffset === undefined ? null : new Date(BASE_TS + fromOffset)],
     );

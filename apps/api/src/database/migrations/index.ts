@@ -18,6 +18,7 @@ import { AddOutboxCorrelationKeys1796300000000 } from './1796300000000-AddOutbox
 import { AddAlertInstanceCorrelationId1796400000000 } from './1796400000000-AddAlertInstanceCorrelationId.js';
 import { AddGroupUnreachableMemberHold1796400000001 } from './1796400000001-AddGroupUnreachableMemberHold.js';
 import { DropRawTimeBrinIndex1796500000000 } from './1796500000000-DropRawTimeBrinIndex.js';
+import { StoreRawMetricsInChunks1796500000001 } from './1796500000001-StoreRawMetricsInChunks.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   AddAlertInstanceCorrelationId1796400000000,
   AddGroupUnreachableMemberHold1796400000001,
   DropRawTimeBrinIndex1796500000000,
+  StoreRawMetricsInChunks1796500000001,
 ];

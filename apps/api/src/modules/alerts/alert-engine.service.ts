@@ -142,8 +142,8 @@ const TOPOLOGY_REFRESH_MS = 2000;
 const SMALL_FLEET = 2000;
 /** Longest a member alert waits for its group's "unreachable" alert to be written. */
 const DEFER_MAX_MS = 5000;
-/** Rows read from metric_raw to seed sliding windows at start. */
-const MAX_SEED_ROWS = 500_000;
+/** Stored values read to seed sliding windows at start (the newest ones). */
+const MAX_SEED_VALUES = 1_000_000;
 
 /**
  * Evaluates alert rules as samples arrive (streaming) and on a short timer (no-data, agent
@@ -408,33 +408,28 @@ export class AlertEngine implements OnApplicationBootstrap, OnApplicationShutdow
         labels: string;
         fields: string[];
         ts: Date;
-        vals: Array<number | null>;
+        f: number;
+        v: number;
       }>(
         this.db,
-        `SELECT s.agent_id, s.measurement, s.labels, s.fields, r.ts, r.vals
-           FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
-          WHERE s.measurement = ANY($1::text[]) AND r.ts > now() - make_interval(secs => $2)
-            AND r.ts <= now() + interval '1 minute'
-          ORDER BY r.ts DESC LIMIT ${MAX_SEED_ROWS}`,
+        `SELECT s.agent_id, s.measurement, s.labels, s.fields, v.ts, v.f, v.v
+           FROM metric_raw_values(
+                  ARRAY(SELECT id FROM metric_series WHERE measurement = ANY($1::text[])),
+                  now() - make_interval(secs => $2), now() + interval '1 minute') v
+           JOIN metric_series s ON s.id = v.series_id
+          ORDER BY v.ts DESC LIMIT ${MAX_SEED_VALUES}`,
         [[...byMeasurement.keys()], longest],
       );
       const now = Date.now();
       let n = 0;
-      // Newest rows were read (the cap keeps the most recent); pushed oldest first.
+      // Newest values were read (the cap keeps the most recent); pushed oldest first.
       for (let i = rows.length - 1; i >= 0; i--) {
         const r = rows[i];
-        const wanted = byMeasurement.get(r.measurement);
-        if (!wanted) continue;
-        const a = this.agent(r.agent_id);
-        const ts = r.ts.getTime();
-        for (let j = 0; j < r.fields.length; j++) {
-          const v = r.vals[j];
-          if (v === null || v === undefined || !wanted.has(r.fields[j])) continue;
-          const base =
-            r.measurement === DEFAULT_MEASUREMENT ? r.fields[j] : `${r.measurement}.${r.fields[j]}`;
-          this.record(a, base, r.labels, ts, v, now);
-          n++;
-        }
+        const field = r.fields[r.f - 1];
+        if (field === undefined || !byMeasurement.get(r.measurement)?.has(field)) continue;
+        const base = r.measurement === DEFAULT_MEASUREMENT ? field : `${r.measurement}.${field}`;
+        this.record(this.agent(r.agent_id), base, r.labels, r.ts.getTime(), Number(r.v), now);
+        n++;
       }
       if (n) this.logger.log(`seeded alert windows with ${n} stored values`);
     } catch (e) {

@@ -11,6 +11,7 @@ import { formatMetricName, type LatestMetrics } from '@agent-monitor/contracts';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { LatestMetricsProvider } from '../agents/latest-metrics.provider.js';
 import { parseCanonicalLabels } from './labels.js';
+import { RAW_CHUNK_MS } from './partitions.js';
 
 export { parseCanonicalLabels };
 
@@ -170,8 +171,10 @@ export class LatestMetricsCache
     return out;
   }
 
-  /** Newest raw row per series set of each agent, within the raw retention. */
+  /** Newest raw sample per series set of each agent, within the raw retention. */
   private async fromDatabase(agentIds: string[]): Promise<Map<string, Entry>> {
+    // The newest timestamp lies in a chunk starting at most one chunk span before the newest
+    // chunk start; metric_raw_values() resolves duplicates (the newest write wins).
     const rows = await this.db.query<
       Array<{
         agent_id: string;
@@ -179,17 +182,22 @@ export class LatestMetricsCache
         labels: string;
         fields: string[];
         ts: Date;
-        vals: Array<number | null>;
+        f: number;
+        v: number;
       }>
     >(
-      `SELECT s.agent_id, s.measurement, s.labels, s.fields, r.ts, r.vals
+      `SELECT s.agent_id, s.measurement, s.labels, s.fields, r.ts, r.f, r.v
          FROM metric_series s
          CROSS JOIN LATERAL (
-           SELECT ts, vals FROM metric_raw
-            WHERE series_id = s.id AND ts > now() - make_interval(secs => $2::float8 / 1000)
-            ORDER BY ts DESC LIMIT 1) r
+           SELECT max(t0) AS t0 FROM metric_raw
+            WHERE series_id = s.id AND t0 > now() - make_interval(secs => $2::float8 / 1000)) m
+         CROSS JOIN LATERAL (
+           SELECT x.ts, x.f, x.v FROM (
+             SELECT v.ts, v.f, v.v, max(v.ts) OVER () AS newest
+               FROM metric_raw_values(ARRAY[s.id], m.t0 - make_interval(secs => $3), 'infinity') v
+           ) x WHERE x.ts = x.newest) r
         WHERE s.agent_id = ANY($1::uuid[])`,
-      [agentIds, this.config.RETENTION_RAW],
+      [agentIds, this.config.RETENTION_RAW, RAW_CHUNK_MS / 1000],
     );
     const out = new Map<string, Entry>();
     for (const r of rows) {
@@ -197,14 +205,12 @@ export class LatestMetricsCache
       if (!e) out.set(r.agent_id, (e = { atMs: 0, values: {}, stamps: {} }));
       const at = r.ts.getTime();
       if (at > e.atMs) e.atMs = at;
+      const field = r.fields[r.f - 1];
+      if (field === undefined || r.v === null) continue;
       const labels = r.labels ? parseCanonicalLabels(r.labels) : [];
-      r.fields.forEach((f, i) => {
-        const v = r.vals[i];
-        if (v === null || v === undefined) return;
-        const name = formatMetricName({ measurement: r.measurement, field: f, labels });
-        e.values[name] = Number(v);
-        e.stamps[name] = at;
-      });
+      const name = formatMetricName({ measurement: r.measurement, field, labels });
+      e.values[name] = Number(r.v);
+      e.stamps[name] = at;
     }
     return out;
   }

@@ -12,6 +12,7 @@ import {
   partitionEnd,
   partitionName,
   partitionStart,
+  RAW_CHUNK_MS,
   type StorageLevel,
 } from './partitions.js';
 import type { SampleBatch } from './sample-columns.js';
@@ -83,18 +84,44 @@ const WARM_SETS = 50_000;
 /** µs between the Unix epoch and PostgreSQL's (2000-01-01). */
 const PG_EPOCH_US = 946_684_800_000_000;
 const FLOAT8_OID = 701;
+const TIMESTAMPTZ_OID = 1184;
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const TWO_32 = 4_294_967_296;
-/** Bytes of one binary COPY row besides its array elements: field count, 3 field lengths,
- * int4, timestamptz, array header (ndim, has-null, oid, length, lower bound). */
-const ROW_FIXED = 2 + 4 + 4 + 4 + 8 + 4 + 20;
+/** Bytes of one chunk row besides its array elements: field count, int4 series id, timestamptz
+ * t0, and two arrays (length word + header: ndim, has-null, oid, size, lower bound). */
+const CHUNK_FIXED = 2 + 8 + 12 + 2 * (4 + 20);
+
+/** Writes a timestamp (µs since the Unix epoch) as PostgreSQL's int64 µs since 2000. */
+function setTimestamp(dv: DataView, o: number, us: number): void {
+  const t = us - PG_EPOCH_US;
+  const hi = Math.floor(t / TWO_32);
+  dv.setInt32(o, hi);
+  dv.setUint32(o + 4, t - hi * TWO_32);
+}
+
+function arrayHeader(
+  dv: DataView,
+  o: number,
+  bytes: number,
+  hasNull: boolean,
+  oid: number,
+  n: number,
+) {
+  dv.setInt32(o, bytes);
+  dv.setInt32(o + 4, 1); // dimensions
+  dv.setInt32(o + 8, hasNull ? 1 : 0);
+  dv.setInt32(o + 12, oid);
+  dv.setInt32(o + 16, n);
+  dv.setInt32(o + 20, 1); // lower bound
+}
 
 /**
- * Rows in PostgreSQL's binary COPY format (int4 series id, timestamptz, float8[] with NULL for
- * NaN cells), written straight into one Buffer in the given row order: no number→text→number
- * round trip, no object per row.
+ * `metric_raw` chunk rows in PostgreSQL's binary COPY format (series_id int4, t0 timestamptz,
+ * ts timestamptz[], vals float8[] with NULL for NaN cells), written straight into one Buffer.
+ * `order` lists the rows grouped by set, ascending in time within a set; a chunk holds the
+ * consecutive rows of one set in one window of `windowUs` (see RAW_CHUNK_MS).
  */
-export function encodeBinaryCopy(
+export function encodeChunkCopy(
   order: Int32Array,
   rowSet: Int32Array,
   setIds: Int32Array,
@@ -102,12 +129,25 @@ export function encodeBinaryCopy(
   rowOffset: Int32Array,
   vals: Float64Array,
   values: number,
-): Buffer {
+  windowUs: number,
+): { payload: Buffer; chunks: number } {
   const n = order.length;
-  let size = COPY_SIGNATURE.length + 8 + 2 + values * 8;
-  for (let k = 0; k < n; k++) {
+  const chunkEnd = (k: number): number => {
     const r = order[k];
-    size += ROW_FIXED + (rowOffset[r + 1] - rowOffset[r]) * 4;
+    const set = rowSet[r];
+    const win = Math.floor(rowTs[r] / windowUs);
+    let e = k + 1;
+    while (e < n && rowSet[order[e]] === set && Math.floor(rowTs[order[e]] / windowUs) === win) e++;
+    return e;
+  };
+  let size = COPY_SIGNATURE.length + 8 + 2 + values * 8;
+  let chunks = 0;
+  for (let k = 0; k < n;) {
+    const e = chunkEnd(k);
+    size += CHUNK_FIXED + (e - k) * 12;
+    for (let j = k; j < e; j++) size += (rowOffset[order[j] + 1] - rowOffset[order[j]]) * 4;
+    chunks++;
+    k = e;
   }
   const buf = Buffer.allocUnsafe(size);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -115,52 +155,57 @@ export function encodeBinaryCopy(
   dv.setInt32(o, 0); // flags
   dv.setInt32(o + 4, 0); // header extension length
   o += 8;
-  for (let k = 0; k < n; k++) {
-    const r = order[k];
-    const a = rowOffset[r];
-    const w = rowOffset[r + 1] - a;
-    let present = 0;
-    for (let j = a; j < a + w; j++) if (vals[j] === vals[j]) present++;
-    dv.setInt16(o, 3);
+  for (let k = 0; k < n;) {
+    const e = chunkEnd(k);
+    const rows = e - k;
+    const first = order[k];
+    const w = rowOffset[first + 1] - rowOffset[first];
+    dv.setInt16(o, 4);
     dv.setInt32(o + 2, 4);
-    dv.setInt32(o + 6, setIds[rowSet[r]]);
+    dv.setInt32(o + 6, setIds[rowSet[first]]);
     dv.setInt32(o + 10, 8);
-    const t = rowTs[r] - PG_EPOCH_US;
-    const hi = Math.floor(t / TWO_32);
-    dv.setInt32(o + 14, hi);
-    dv.setUint32(o + 18, t - hi * TWO_32);
-    dv.setInt32(o + 22, 20 + w * 4 + present * 8);
-    dv.setInt32(o + 26, 1); // dimensions
-    dv.setInt32(o + 30, present < w ? 1 : 0); // has nulls
-    dv.setInt32(o + 34, FLOAT8_OID);
-    dv.setInt32(o + 38, w);
-    dv.setInt32(o + 42, 1); // lower bound
-    o += ROW_FIXED;
-    for (let j = a; j < a + w; j++) {
-      const v = vals[j];
-      if (v === v) {
-        dv.setInt32(o, 8);
-        dv.setFloat64(o + 4, v);
-        o += 12;
-      } else {
-        dv.setInt32(o, -1);
-        o += 4;
+    setTimestamp(dv, o + 14, rowTs[first]);
+    o += 22;
+    arrayHeader(dv, o, 20 + rows * 12, false, TIMESTAMPTZ_OID, rows);
+    o += 24;
+    for (let j = k; j < e; j++, o += 12) {
+      dv.setInt32(o, 8);
+      setTimestamp(dv, o + 4, rowTs[order[j]]);
+    }
+    const head = o;
+    o += 24;
+    let present = 0;
+    for (let j = k; j < e; j++) {
+      const a = rowOffset[order[j]];
+      for (let c = a; c < a + w; c++) {
+        const v = vals[c];
+        if (v === v) {
+          dv.setInt32(o, 8);
+          dv.setFloat64(o + 4, v);
+          o += 12;
+          present++;
+        } else {
+          dv.setInt32(o, -1);
+          o += 4;
+        }
       }
     }
+    arrayHeader(dv, head, o - head - 4, present < rows * w, FLOAT8_OID, rows * w);
+    k = e;
   }
   dv.setInt16(o, -1);
-  return buf;
+  return { payload: buf, chunks };
 }
 
 /**
  * The metrics store's write side: series-set ids cached in memory, partitions created on
- * demand, one wide row per (series set, timestamp) written with COPY in one transaction.
+ * demand, and one `metric_raw` chunk per (series set, 15-minute window) of the batch — all its
+ * timestamps in one row — written with binary COPY in one transaction with the rollup dirty
+ * markers, so the rollups see exactly what the raw table holds.
  *
- * Duplicates: the optimistic path COPYs straight into `metric_raw`; a unique violation (a
- * retried batch, or a sample for an already stored timestamp) rolls the transaction back and
- * the batch goes again through a temp table with `INSERT … ON CONFLICT DO UPDATE` merging
- * field by field (the newer value wins). Both paths commit the rollup dirty markers in the
- * same transaction, so the rollups see exactly what the raw table holds.
+ * Duplicates: a timestamp a set already has (a retried batch) is written again in a new chunk;
+ * readers keep per (set, timestamp, field) the newest transaction's value (metric_raw_values(),
+ * the rollup fold), so nothing is counted twice and the last write wins field by field.
  */
 @Injectable()
 export class MetricStore implements OnApplicationBootstrap {
@@ -328,55 +373,53 @@ export class MetricStore implements OnApplicationBootstrap {
     // One day (the usual case): COPY straight into its partition, no routing per row.
     const target = days.length === 1 ? `"${partitionName('raw', days[0])}"` : 'metric_raw';
 
-    // 3. Rows grouped by series id (the unique index is (series_id, ts): neighbouring keys
-    //    touch the same index pages), in one binary COPY payload.
+    // 3. Rows grouped by series id (index (series_id, t0): neighbouring keys touch the same
+    //    index pages), ascending in time within a set, cut into chunks by window.
     const setIds = Int32Array.from(outSets, (x) => x.id);
     const bySetId = Array.from(outSets.keys()).sort((x, y) => setIds[x] - setIds[y]);
     const order = new Int32Array(rows);
     let k = 0;
     for (const os of bySetId) {
-      for (let r = head[os]; r >= 0; r = r === tail[os] ? -1 : next[r]) order[k++] = r;
+      const from = k;
+      let sorted = true;
+      for (let r = head[os]; r >= 0; r = r === tail[os] ? -1 : next[r]) {
+        if (k > from && rowTs[r] < rowTs[order[k - 1]]) sorted = false;
+        order[k++] = r;
+      }
+      if (!sorted) order.subarray(from, k).sort((x, y) => rowTs[x] - rowTs[y]);
     }
-    const payload = encodeBinaryCopy(order, rowSet, setIds, rowTs, rowOffset, vals, values);
+    const { payload } = encodeChunkCopy(
+      order,
+      rowSet,
+      setIds,
+      rowTs,
+      rowOffset,
+      vals,
+      values,
+      RAW_CHUNK_MS * 1000,
+    );
     timer?.lap('encode');
 
     // 4. One transaction in one round trip: `dirty markers; COPY …` as one simple query is an
     //    implicit transaction that commits when the COPY completes (pg-copy-streams resolves on
     //    ReadyForQuery, i.e. after the commit), so there is no separate BEGIN/COMMIT exchange.
     const dirty = minutes.map((m) => `('1m','${new Date(m * 60_000).toISOString()}')`).join(',');
-    const markers = `INSERT INTO metric_rollup_dirty (level, bucket) VALUES ${dirty};`;
     const client = await this.pool.connect();
     timer?.lap('connect');
     try {
-      try {
-        await copyIn(
-          client,
-          `${markers} COPY ${target} (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
-          payload,
-        );
-      } catch (e) {
-        if ((e as { code?: string }).code !== '23505') throw e;
-        // A stored (series, ts) again (the failed implicit transaction wrote nothing): merge
-        // through a staging table, the newer value wins.
-        await copyIn(
-          client,
-          `BEGIN; ${markers} CREATE TEMP TABLE metric_stage (series_id int, ts timestamptz, vals float8[]) ON COMMIT DROP;
-           COPY metric_stage (series_id, ts, vals) FROM STDIN (FORMAT binary)`,
-          payload,
-        );
-        await client.query(
-          `INSERT INTO metric_raw AS r (series_id, ts, vals)
-             SELECT series_id, ts, vals FROM metric_stage
-           ON CONFLICT (series_id, ts) DO UPDATE SET vals = metric_merge_vals(r.vals, EXCLUDED.vals)`,
-        );
-        await client.query('COMMIT');
-      }
+      await copyIn(
+        client,
+        `INSERT INTO metric_rollup_dirty (level, bucket) VALUES ${dirty};
+         COPY ${target} (series_id, t0, ts, vals) FROM STDIN (FORMAT binary)`,
+        payload,
+      );
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A failed implicit transaction wrote nothing; a connection that failed mid-COPY is not
+      // handed back to the pool.
+      client.release(e as Error);
       throw e;
-    } finally {
-      client.release();
     }
+    client.release();
     timer?.lap('commit');
     const tsMs = new Float64Array(rows);
     for (let r = 0; r < rows; r++) tsMs[r] = Math.floor(rowTs[r] / 1000);

@@ -26,6 +26,7 @@ import { groupMemberSql } from '../groups/group-membership.js';
 import { Histogram } from './histogram.js';
 import { LatestMetricsCache, parseCanonicalLabels } from './latest-metrics.cache.js';
 import { MetricStore } from './metric-store.service.js';
+import { RAW_CHUNK_MS } from './partitions.js';
 import { chooseResolution, parseStep, type Retention } from './resolution.js';
 
 const ROLLUP_TABLE = {
@@ -151,11 +152,18 @@ export class MetricsQueryService {
     if (resolution === 'raw') {
       const a = agg === 'p95' ? 'percentile_cont(0.95) WITHIN GROUP (ORDER BY v)' : RAW_AGG[agg];
       const rows = await this.db.query<Array<{ t: number; v: number | null }>>(
+        // One value per (series, field, ts): of duplicates, the newest transaction's.
         `SELECT ${tExpr('ts')} AS t, ${a}::float8 AS v FROM (
-           SELECT r.ts, r.vals[x.f + 1] AS v FROM metric_raw r
-             JOIN unnest($5::int[], $6::int[]) AS x(sid, f) ON r.series_id = x.sid
-            WHERE r.ts >= $1 AND r.ts < $2) s
-          WHERE v IS NOT NULL GROUP BY 1 ORDER BY 1`,
+           SELECT DISTINCT ON (x.sid, x.f, u.ts) u.ts, c.vals[(u.i - 1) * k.w + x.f + 1] AS v
+             FROM unnest($5::int[], $6::int[]) AS x(sid, f)
+             JOIN metric_raw c ON c.series_id = x.sid
+            CROSS JOIN LATERAL (SELECT cardinality(c.vals) / cardinality(c.ts) AS w) k
+            CROSS JOIN LATERAL unnest(c.ts) WITH ORDINALITY AS u(ts, i)
+            WHERE c.t0 > $1::timestamptz - make_interval(secs => ${RAW_CHUNK_MS / 1000})
+              AND c.t0 < $2 AND u.ts >= $1 AND u.ts < $2
+              AND x.f < k.w AND c.vals[(u.i - 1) * k.w + x.f + 1] IS NOT NULL
+            ORDER BY x.sid, x.f, u.ts, c.xid DESC) s
+          GROUP BY 1 ORDER BY 1`,
         [...range, start, stepMs, ids, fields],
       );
       return rows.filter((r) => r.v !== null).map((r) => ({ t: Number(r.t), v: Number(r.v) }));

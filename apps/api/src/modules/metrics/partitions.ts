@@ -13,6 +13,13 @@ export const PARENT_TABLE: Record<StorageLevel, string> = {
 
 const DAY = 86_400_000;
 
+/**
+ * Span of a raw chunk: every timestamp of a `metric_raw` row falls in the same window of this
+ * width (UTC, from the epoch) as its first one, `t0`. It divides a day, so a chunk never
+ * crosses a partition; readers of [from, to) look at chunks with t0 in (from - span, to).
+ */
+export const RAW_CHUNK_MS = 15 * 60_000;
+
 /** Start of the partition holding `ms`. */
 export function partitionStart(level: StorageLevel, ms: number): number {
   const d = new Date(ms);

@@ -1,26 +1,63 @@
-import { encodeBinaryCopy } from './metric-store.service.js';
 import { RollupFolder } from './rollup-compute.js';
 
 const MINUTE = 60_000;
+const PG_EPOCH_US = 946_684_800_000_000;
 
-/** Raw rows as binary COPY: series ids, µs timestamps and one value array per row. */
+type Chunk = [series: number, tsUs: number[], vals: Array<number | null>, xid: number];
+
+/** `metric_raw` chunks as the rollup source query streams them (series_id, ts[], vals[], xid). */
+function chunkCopy(chunks: Chunk[]): Buffer {
+  const parts: Buffer[] = [Buffer.from('PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0', 'latin1')];
+  const int64 = (v: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(v));
+    return b;
+  };
+  const int32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    return b;
+  };
+  const array = (oid: number, items: Array<Buffer | null>) => {
+    const body = Buffer.concat([
+      int32(1),
+      int32(items.some((x) => x === null) ? 1 : 0),
+      int32(oid),
+      int32(items.length),
+      int32(1),
+      ...items.map((x) => (x === null ? int32(-1) : Buffer.concat([int32(x.length), x]))),
+    ]);
+    return Buffer.concat([int32(body.length), body]);
+  };
+  for (const [series, ts, vals, xid] of chunks) {
+    const f64 = (v: number) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleBE(v);
+      return b;
+    };
+    parts.push(
+      Buffer.from([0, 4]),
+      int32(4),
+      int32(series),
+      array(
+        1184,
+        ts.map((t) => int64(t - PG_EPOCH_US)),
+      ),
+      array(
+        701,
+        vals.map((v) => (v === null ? null : f64(v))),
+      ),
+      int32(8),
+      int64(xid),
+    );
+  }
+  parts.push(Buffer.from([0xff, 0xff]));
+  return Buffer.concat(parts);
+}
+
+/** One chunk per row (series, µs timestamp, values). */
 function rawCopy(rows: Array<[number, number, Array<number | null>]>): Buffer {
-  const offsets = new Int32Array(rows.length + 1);
-  const vals: number[] = [];
-  rows.forEach(([, , v], r) => {
-    offsets[r] = vals.length;
-    for (const x of v) vals.push(x === null ? NaN : x);
-  });
-  offsets[rows.length] = vals.length;
-  return encodeBinaryCopy(
-    Int32Array.from(rows, (_, i) => i),
-    Int32Array.from(rows, (_, i) => i),
-    Int32Array.from(rows, ([s]) => s),
-    Float64Array.from(rows, ([, ts]) => ts),
-    offsets,
-    Float64Array.from(vals),
-    vals.filter((x) => x === x).length,
-  );
+  return chunkCopy(rows.map(([s, ts, v]) => [s, [ts], v, 1]));
 }
 
 function fold(source: 'raw' | 'rollup', width: number, input: Buffer, chunk: number): Buffer {
@@ -77,6 +114,39 @@ describe('RollupFolder', () => {
     };
     expect(rowsOf(out)).toBe(rowsOf(sorted));
     expect(out.length).toBe(sorted.length);
+  });
+
+  it('folds chunks of several timestamps, keeping only the range asked for', () => {
+    // the same rows as one chunk per series (plus a sample outside the range)
+    const chunked = chunkCopy([
+      [1, [t0, t0 + 20e6, t0 + 40e6, t0 + 70e6], [1, 10, 3, null, -2, 0, 5, 7], 1],
+      [2, [t0 + 5e6, t0 + 65e6, t0 + 3_600e6], [null, 4, 8, 8, 9, 9], 1],
+    ]);
+    const f = new RollupFolder('raw', MINUTE, [t0 / 1000, t0 / 1000 + 2 * MINUTE]);
+    f.push(chunked);
+    expect(Buffer.concat(f.finish()!)).toEqual(fold('raw', MINUTE, rawCopy(rows), 1 << 20));
+  });
+
+  it('counts a duplicate (series, timestamp, field) once: the newest transaction wins', () => {
+    // chunk xid 7 rewrites t0 (field 0 only) and t0+20 s; chunk xid 3 holds the first writes
+    const dup = chunkCopy([
+      [1, [t0, t0 + 20e6, t0 + 40e6, t0 + 70e6], [1, 10, 3, null, -2, 0, 5, 7], 3],
+      [1, [t0, t0 + 20e6], [100, null, 30, 31], 7],
+      [2, [t0 + 5e6, t0 + 65e6], [null, 4, 8, 8], 2],
+    ]);
+    const f = new RollupFolder('raw', MINUTE);
+    for (let i = 0; i < dup.length; i += 13) f.push(dup.subarray(i, i + 13));
+    const got = Buffer.concat(f.finish()!);
+    expect(f.duplicates).toBe(2);
+    const expected = rawCopy([
+      [1, t0, [100, 10]],
+      [1, t0 + 20e6, [30, 31]],
+      [1, t0 + 40e6, [-2, 0]],
+      [1, t0 + 70e6, [5, 7]],
+      [2, t0 + 5e6, [null, 4]],
+      [2, t0 + 65e6, [8, 8]],
+    ]);
+    expect(got).toEqual(fold('raw', MINUTE, expected, 1 << 20));
   });
 
   it('produces nothing from an empty source, and refuses a truncated one', () => {

@@ -5,6 +5,10 @@ import { hkey } from './histogram.js';
  * series by series (in any time order within a series), and leave as binary COPY rows of
  * the next level. One pass, the cells of one series open at a time, no SQL GROUP BY over every
  * value: about 20× less PostgreSQL CPU than aggregating in SQL (tools/bench/ingest prints it).
+ *
+ * Raw chunks of a series are held until the series ends: when two of them share a timestamp
+ * (a retried batch), each (timestamp, field) keeps the value of the newest transaction, as
+ * `metric_raw_values()` does in SQL, so a duplicate is never counted twice.
  */
 
 /** µs between the Unix epoch and PostgreSQL's (2000-01-01). */
@@ -44,6 +48,16 @@ function addKey(c: Cell, k: number, n: number): void {
   }
   hk.push(k);
   c.hc.push(n);
+}
+
+/** One `metric_raw` chunk of the current series, decoded. */
+interface RawChunk {
+  /** µs since the Unix epoch, ascending. */
+  ts: Float64Array;
+  /** ts.length × w values, NaN where absent. */
+  vals: Float64Array;
+  w: number;
+  xid: number;
 }
 
 /** Bytes of an output row besides its histogram elements (9 scalars, 2 array headers). */
@@ -87,14 +101,26 @@ export class RollupFolder {
   private dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
   private o = 0;
   private readonly chunks: Buffer[] = [];
+  /** Raw chunks of the current series, folded when it ends. */
+  private pending: RawChunk[] = [];
+  private readonly fromUs: number;
+  private readonly toUs: number;
   rowsIn = 0;
   rowsOut = 0;
+  /** Raw values dropped as older duplicates of a (series, timestamp, field). */
+  duplicates = 0;
 
-  /** `source`: raw rows (series_id, ts, vals float8[]) or rollup rows (the 11 columns). */
+  /**
+   * `source`: raw chunks (series_id, ts timestamptz[], vals float8[], xid xid8), of which only
+   * the timestamps in [fromMs, toMs) count, or rollup rows (the 11 columns).
+   */
   constructor(
     private readonly source: 'raw' | 'rollup',
     private readonly widthMs: number,
+    range: [number, number] = [-Infinity, Infinity],
   ) {
+    this.fromUs = range[0] * 1000;
+    this.toUs = range[1] * 1000;
     COPY_SIGNATURE.copy(this.out, 0);
     this.out.writeInt32BE(0, COPY_SIGNATURE.length);
     this.out.writeInt32BE(0, COPY_SIGNATURE.length + 4);
@@ -152,6 +178,20 @@ export class RollupFolder {
     this.series = id;
   }
 
+  /** Folds one raw value of the current series. */
+  private add(field: number, tsUs: number, v: number): void {
+    const c = this.cellFor(field, Math.floor(tsUs / 1000 / this.widthMs) * this.widthMs);
+    c.cnt++;
+    c.sum += v;
+    if (v < c.min) c.min = v;
+    if (v > c.max) c.max = v;
+    if (tsUs >= c.lastTs) {
+      c.last = v;
+      c.lastTs = tsUs;
+    }
+    addKey(c, hkey(v), 1);
+  }
+
   /**
    * The cell of (field, bucket) in the current series. Rows of a series need not come in time
    * order (only series by series): a cell stays open until the series ends.
@@ -181,33 +221,79 @@ export class RollupFolder {
     return c;
   }
 
-  /** series_id int4, ts timestamptz, vals float8[] (NULL cells skipped). */
+  /** series_id int4, ts timestamptz[], vals float8[] (n × w, NULL cells skipped), xid xid8. */
   private rawRow(b: DataView, p: number): void {
     this.startSeries(b.getInt32(p + 4));
     p += 8;
-    const tsUs = readInt64(b, p + 4) + PG_EPOCH_US;
-    p += 12;
-    const bucket = Math.floor(tsUs / 1000 / this.widthMs) * this.widthMs;
-    // array: length, ndim, has-null, oid, [dim size, lower bound], elements
-    const ndim = b.getInt32(p + 4);
-    const n = ndim ? b.getInt32(p + 16) : 0;
-    let q = p + 4 + 12 + ndim * 8;
-    for (let i = 0; i < n; i++) {
+    // arrays: length, ndim, has-null, oid, [dim size, lower bound], elements
+    const tsDims = b.getInt32(p + 4);
+    const n = tsDims ? b.getInt32(p + 16) : 0;
+    const ts = new Float64Array(n);
+    let q = p + 4 + 12 + tsDims * 8;
+    for (let i = 0; i < n; i++, q += 12) ts[i] = readInt64(b, q + 4) + PG_EPOCH_US;
+    p += 4 + b.getInt32(p);
+    const valDims = b.getInt32(p + 4);
+    const cells = valDims ? b.getInt32(p + 16) : 0;
+    const vals = new Float64Array(cells);
+    q = p + 4 + 12 + valDims * 8;
+    for (let j = 0; j < cells; j++) {
       const len = b.getInt32(q);
       q += 4;
-      if (len < 0) continue;
-      const v = b.getFloat64(q);
-      q += 8;
-      const c = this.cellFor(i, bucket);
-      c.cnt++;
-      c.sum += v;
-      if (v < c.min) c.min = v;
-      if (v > c.max) c.max = v;
-      if (tsUs >= c.lastTs) {
-        c.last = v;
-        c.lastTs = tsUs;
+      if (len < 0) vals[j] = NaN;
+      else {
+        vals[j] = b.getFloat64(q);
+        q += 8;
       }
-      addKey(c, hkey(v), 1);
+    }
+    p += 4 + b.getInt32(p);
+    if (n) this.pending.push({ ts, vals, w: cells / n, xid: readInt64(b, p + 4) });
+  }
+
+  /** Folds the held chunks of the current series (duplicates resolved). */
+  private foldPending(): void {
+    const chunks = this.pending;
+    if (!chunks.length) return;
+    this.pending = [];
+    const { fromUs, toUs } = this;
+    // Time-disjoint chunks (the usual case) cannot share a timestamp: fold them as they are.
+    chunks.sort((a, b) => a.ts[0] - b.ts[0]);
+    let disjoint = true;
+    for (let i = 1; i < chunks.length && disjoint; i++) {
+      const prev = chunks[i - 1].ts;
+      if (chunks[i].ts[0] <= prev[prev.length - 1]) disjoint = false;
+    }
+    if (disjoint) {
+      for (const { ts, vals, w } of chunks) {
+        for (let i = 0; i < ts.length; i++) {
+          const t = ts[i];
+          if (t < fromUs || t >= toUs) continue;
+          for (let f = 0, j = i * w; f < w; f++, j++) {
+            const v = vals[j];
+            if (v === v) this.add(f, t, v);
+          }
+        }
+      }
+      return;
+    }
+    // Overlapping chunks: per (timestamp, field) the newest transaction's value.
+    chunks.sort((a, b) => a.xid - b.xid);
+    const merged = new Map<number, number[]>();
+    for (const { ts, vals, w } of chunks) {
+      for (let i = 0; i < ts.length; i++) {
+        const t = ts[i];
+        if (t < fromUs || t >= toUs) continue;
+        let row = merged.get(t);
+        if (!row) merged.set(t, (row = []));
+        for (let f = 0, j = i * w; f < w; f++, j++) {
+          const v = vals[j];
+          if (v !== v) continue;
+          if (row[f] !== undefined) this.duplicates++;
+          row[f] = v;
+        }
+      }
+    }
+    for (const [t, row] of merged) {
+      for (let f = 0; f < row.length; f++) if (row[f] !== undefined) this.add(f, t, row[f]);
     }
   }
 
@@ -250,6 +336,7 @@ export class RollupFolder {
   }
 
   private closeAll(): void {
+    this.foldPending();
     for (const c of this.open.values()) this.emit(c);
     this.open.clear();
     this.last = [];

@@ -11,7 +11,13 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { IngestGate } from '../rate-limit/ingest-gate.service.js';
 import { copyIn, MetricStore } from './metric-store.service.js';
-import { BUCKET_MS, partitionEnd, parsePartitionName, type StorageLevel } from './partitions.js';
+import {
+  BUCKET_MS,
+  partitionEnd,
+  parsePartitionName,
+  RAW_CHUNK_MS,
+  type StorageLevel,
+} from './partitions.js';
 import { RollupFolder } from './rollup-compute.js';
 
 /** Session advisory-lock key of the metrics maintenance leader. */
@@ -256,13 +262,19 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<void> {
     const range = (col: string) =>
       `${col} >= '${new Date(from).toISOString()}' AND ${col} < '${new Date(to).toISOString()}'`;
-    const folder = new RollupFolder(level === '1m' ? 'raw' : 'rollup', BUCKET_MS[level]);
+    const folder = new RollupFolder(level === '1m' ? 'raw' : 'rollup', BUCKET_MS[level], [
+      from,
+      to,
+    ]);
     const source =
       level === '1m'
-        ? // series by series down the (series_id, ts) index: already in the order folded
-          `SELECT s.id, r.ts, r.vals FROM metric_series s
-             CROSS JOIN LATERAL (SELECT ts, vals FROM metric_raw
-                                  WHERE series_id = s.id AND ${range('ts')} ORDER BY ts) r
+        ? // series by series down the (series_id, t0) index: already in the order folded; the
+          // folder keeps the timestamps in [from, to) of the chunks that may hold some
+          `SELECT s.id, r.ts, r.vals, r.xid FROM metric_series s
+             CROSS JOIN LATERAL (SELECT ts, vals, xid FROM metric_raw
+                                  WHERE series_id = s.id
+                                    AND t0 > '${new Date(from - RAW_CHUNK_MS).toISOString()}'
+                                    AND t0 < '${new Date(to).toISOString()}' ORDER BY t0) r
             ORDER BY s.id`
         : `SELECT ${ROLLUP_COLUMNS} FROM ${SOURCE[level]} WHERE ${range('bucket')}
             ORDER BY series_id, field, bucket`;

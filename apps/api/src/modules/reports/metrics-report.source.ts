@@ -39,10 +39,11 @@ export class SqlReportMetricsSource extends ReportMetricsSource {
               avg(f.v)::float8 AS avg,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY f.v)::float8 AS p95,
               max(f.v)::float8 AS max
-         FROM metric_series s
-         JOIN metric_raw r ON r.series_id = s.id AND r.ts >= $2 AND r.ts < $3
-         CROSS JOIN LATERAL unnest(s.fields, r.vals) AS f(name, v)
-        WHERE s.agent_id = ANY($1::uuid[]) AND f.v IS NOT NULL AND f.name IS NOT NULL
+         FROM metric_raw_values(
+                ARRAY(SELECT id FROM metric_series WHERE agent_id = ANY($1::uuid[])), $2, $3) r
+         JOIN metric_series s ON s.id = r.series_id
+         CROSS JOIN LATERAL (SELECT s.fields[r.f] AS name, r.v) f
+        WHERE f.name IS NOT NULL
         GROUP BY s.measurement, s.labels, f.name
         ORDER BY 1, 3, 2
         LIMIT 500`,
@@ -67,11 +68,12 @@ export class SqlReportMetricsSource extends ReportMetricsSource {
         `SELECT m.model,
                 sum(f.v) FILTER (WHERE f.name = ANY($4::text[]))::float8 AS tokens,
                 sum(f.v) FILTER (WHERE f.name = ANY($5::text[]))::float8 AS cost
-           FROM metric_series s
+           FROM metric_raw_values(
+                  ARRAY(SELECT id FROM metric_series WHERE agent_id = ANY($1::uuid[])), $2, $3) r
+           JOIN metric_series s ON s.id = r.series_id
            CROSS JOIN LATERAL (SELECT substring(s.labels FROM '(?:^|,)model=((?:[^,\\\\]|\\\\.)*)') AS model) m
-           JOIN metric_raw r ON r.series_id = s.id AND r.ts >= $2 AND r.ts < $3
-           CROSS JOIN LATERAL unnest(s.fields, r.vals) AS f(name, v)
-          WHERE s.agent_id = ANY($1::uuid[]) AND m.model IS NOT NULL AND f.v IS NOT NULL
+           CROSS JOIN LATERAL (SELECT s.fields[r.f] AS name, r.v) f
+          WHERE m.model IS NOT NULL
             AND (f.name = ANY($4::text[]) OR f.name = ANY($5::text[]))
           GROUP BY m.model ORDER BY m.model`,
         [agentIds, from, to, TOKEN_FIELDS, COST_FIELDS],

@@ -511,13 +511,14 @@ export class RolloutsService {
     const rows: Array<{ agent_id: string; before: number | null; during: number | null }> =
       await this.db.query(
         `SELECT s.agent_id,
-                avg(f.v) FILTER (WHERE r.ts < $2)::float8 AS before,
-                avg(f.v) FILTER (WHERE r.ts >= $2)::float8 AS during
-           FROM metric_series s
-           JOIN metric_raw r ON r.series_id = s.id AND r.ts >= $3
-           CROSS JOIN LATERAL unnest(s.fields, r.vals) AS f(name, v)
-          WHERE s.agent_id = ANY($1::uuid[]) AND s.measurement = $4 AND s.labels = ''
-            AND f.name = 'error_rate' AND f.v IS NOT NULL
+                avg(r.v) FILTER (WHERE r.ts < $2)::float8 AS before,
+                avg(r.v) FILTER (WHERE r.ts >= $2)::float8 AS during
+           FROM metric_raw_values(
+                  ARRAY(SELECT id FROM metric_series
+                         WHERE agent_id = ANY($1::uuid[]) AND measurement = $4 AND labels = ''),
+                  $3, 'infinity') r
+           JOIN metric_series s ON s.id = r.series_id
+          WHERE s.fields[r.f] = 'error_rate'
           GROUP BY s.agent_id`,
         [agentIds, since, new Date(since.getTime() - baselineMs), DEFAULT_MEASUREMENT],
       );
