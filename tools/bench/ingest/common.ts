@@ -181,6 +181,36 @@ export function cpuTimes(pid: number): { user: number; sys: number } {
   }
 }
 
+/**
+ * CPU seconds of a process's threads: the main thread, "other threads" (Node names all its
+ * threads like the process: the parser thread, V8's GC and compiler helpers, libuv's pool), and
+ * any thread with a name of its own by that name.
+ */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let main = '';
+  try {
+    main = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const parts = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const name = tid === String(pid) ? 'main' : comm === main ? 'other threads' : comm;
+        out.set(
+          name,
+          (out.get(name) ?? 0) + (Number(parts[11]) + Number(parts[12])) / clockTicks(),
+        );
+      } catch {
+        /* thread ended */
+      }
+    }
+  } catch {
+    /* process ended */
+  }
+  return out;
+}
+
 let ticks = 0;
 function clockTicks(): number {
   if (!ticks) {

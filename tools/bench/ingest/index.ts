@@ -36,6 +36,7 @@ import {
   rssMiB,
   waitForRollups,
   startApi,
+  threadCpu,
 } from './common.js';
 
 const args = process.argv.slice(2);
@@ -149,6 +150,8 @@ interface RunResult {
   rss: { rss: number; peak: number };
   /** agent-monitor only: seconds per ingest phase (am_ingest_phase_seconds_total deltas) */
   phases?: Record<string, number>;
+  /** CPU seconds per thread role (main, worker, V8 helpers…) */
+  threads: Map<string, number>;
 }
 
 /** am_ingest_phase_seconds_total by phase, from the API's /metrics. */
@@ -171,6 +174,7 @@ async function run(
   const lat: number[] = [];
   let next = 0;
   const cpu0 = cpuTimes(pid);
+  const threads0 = threadCpu(pid);
   const pg0 = cpuSecondsByName('postgres');
   const t0 = performance.now();
   await Promise.all(
@@ -203,6 +207,12 @@ async function run(
       return { cpu: user + sys, cpuUser: user, cpuSys: sys };
     })(),
     pgCpu: cpuSecondsByName('postgres') - pg0,
+    threads: new Map(
+      [...threadCpu(pid)]
+        .map(([k, v]): [string, number] => [k, v - (threads0.get(k) ?? 0)])
+        .filter(([, v]) => v >= 0.05)
+        .sort((a, b) => b[1] - a[1]),
+    ),
     rss: rssMiB(pid),
   };
 }
@@ -216,6 +226,12 @@ function print(r: RunResult, bytesPerValue: number | null, pgCounted: boolean): 
       `  RSS ${fmt(r.rss.rss)} MiB (peak ${fmt(r.rss.peak)})` +
       (bytesPerValue !== null ? `  ${fmt(bytesPerValue, 1)} B/value on disk` : ''),
   );
+  if (r.threads.size > 1) {
+    console.log(
+      `${''.padEnd(28)} CPU by thread (µs/line): ` +
+        [...r.threads].map(([k, v]) => `${k} ${fmt((v / r.lines) * 1e6, 2)}`).join(', '),
+    );
+  }
   if (r.phases) {
     console.log(
       `${''.padEnd(28)} ingest phases (wall µs/line, includes waiting): ` +
