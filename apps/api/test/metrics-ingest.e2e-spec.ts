@@ -301,7 +301,15 @@ describe('metrics ingest (real PostgreSQL over HTTP)', () => {
           raw,
           headers: { 'content-type': 'application/json', authorization: `Bearer ${metricsKey}` },
         });
-      for (const raw of ['{"samples": [', '{"__proto__": {"x": 1}, "samples": []}']) {
+      for (const raw of [
+        '{"samples": [',
+        '{"__proto__": {"x": 1}, "samples": []}',
+        // the same key spelled with escapes, and a constructor.prototype
+        '{"\\u005f\\u005f\\u0070roto\\u005f\\u005f": {"x": 1}, "samples": []}',
+        `{"samples": [{"agentId": "${a1.id}", "metrics": {"constructor": {"prototype": {"x": 1}}}}]}`,
+        // a byte-order mark is stripped, as Fastify does: then it is the plain prototype key
+        '\ufeff{"__proto__": {"x": 1}, "samples": []}',
+      ]) {
         const r = await rawBatch(raw);
         expect([r.status, r.body.message]).toEqual([400, 'Request body is not valid JSON']);
       }

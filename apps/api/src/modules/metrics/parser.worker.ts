@@ -73,7 +73,16 @@ function serveParser(port: {
     let value: unknown;
     try {
       // Fastify's own JSON parser (and its defaults): prototype-poisoning keys are refused.
-      value = secureJsonParse(text, { protoAction: 'error', constructorAction: 'error' });
+      // Its two regular expressions over the whole body can only match text holding "proto",
+      // "constructor" or a \u escape; without them (and without a BOM, which it strips) its
+      // answer is JSON.parse's, at a fraction of the cost.
+      value =
+        text.charCodeAt(0) !== 0xfeff &&
+        !text.includes('proto') &&
+        !text.includes('constructor') &&
+        !text.includes('\\u')
+          ? JSON.parse(text)
+          : secureJsonParse(text, { protoAction: 'error', constructorAction: 'error' });
     } catch {
       port.postMessage({ id: m.id, kind: 'invalid-json' }, []);
       return;
