@@ -205,12 +205,16 @@ function tarCopy(from: string, to: string, exclude: string[]): Promise<void> {
     let err = '';
     src.stderr.on('data', (d: Buffer) => (err += d.toString()));
     dst.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    let srcCode: number | null = null;
-    src.on('close', (code) => (srcCode = code));
-    dst.on('close', (code) => {
+    // Both ends must have exited (in either order: the reader may see EOF and exit before the
+    // writer's exit is reported).
+    const codes = [
+      new Promise<number | null>((r) => src.on('close', r)),
+      new Promise<number | null>((r) => dst.on('close', r)),
+    ];
+    void Promise.all(codes).then(([srcCode, dstCode]) => {
       // tar exits 1 when a file changed while being read: fine for a live data directory.
-      if (code === 0 && (srcCode === 0 || srcCode === 1)) resolve();
-      else reject(new Error(`copying ${from} failed: ${err.trim()}`));
+      if (dstCode === 0 && (srcCode === 0 || srcCode === 1)) resolve();
+      else reject(new Error(`copying ${from} failed (tar ${srcCode}/${dstCode}): ${err.trim()}`));
     });
   });
 }
