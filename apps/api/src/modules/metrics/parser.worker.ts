@@ -2,6 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import secureJsonParse from 'secure-json-parse';
 import { MetricsBatchSchema } from '@agent-monitor/contracts';
 import { zodIssues } from '../../common/zod-issues.js';
+import { readPlainBatch } from './json-batch-fast.js';
 import { JsonNames, JsonReader } from './json-reader.js';
 import { LINE_KEY_HOOKS, type LineMeta } from './line-keys.js';
 import { LineProtocolReader, type LineSeries } from './line-protocol.parser.js';
@@ -87,19 +88,27 @@ function serveParser(port: {
       port.postMessage({ id: m.id, kind: 'invalid-json' }, []);
       return;
     }
-    const parsed = MetricsBatchSchema.safeParse(value ?? {});
-    if (!parsed.success) {
-      port.postMessage({ id: m.id, kind: 'invalid', issues: zodIssues(parsed.error) }, []);
-      return;
+    // The plain form is read as it is; anything else is validated with the route's schema
+    // first (same answers either way: json-batch-fast.spec.ts).
+    let read = readPlainBatch(value, names, m.nowMs, m.retentionMs);
+    if (!read) {
+      const parsed = MetricsBatchSchema.safeParse(value ?? {});
+      if (!parsed.success) {
+        port.postMessage({ id: m.id, kind: 'invalid', issues: zodIssues(parsed.error) }, []);
+        return;
+      }
+      const samples = parsed.data.samples;
+      read = {
+        reader: new JsonReader(names, m.nowMs, samples.length, m.retentionMs),
+        perAgent: new Map(),
+      };
+      for (let i = 0; i < samples.length; i++) {
+        const x = samples[i];
+        read.perAgent.set(x.agentId, (read.perAgent.get(x.agentId) ?? 0) + 1);
+        read.reader.add(x.agentId, x.timestamp, x.metrics, i);
+      }
     }
-    const samples = parsed.data.samples;
-    const r = new JsonReader(names, m.nowMs, samples.length, m.retentionMs);
-    const perAgent = new Map<string, number>();
-    for (let i = 0; i < samples.length; i++) {
-      const x = samples[i];
-      perAgent.set(x.agentId, (perAgent.get(x.agentId) ?? 0) + 1);
-      r.add(x.agentId, x.timestamp, x.metrics, i);
-    }
+    const { reader: r, perAgent } = read;
     const cols = columnsMsg(r.columns);
     const agentSamples = Int32Array.from(perAgent.values());
     port.postMessage(
