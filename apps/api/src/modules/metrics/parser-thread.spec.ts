@@ -92,6 +92,16 @@ describe('ParserThread', () => {
         [2],
       ]);
       expect(Array.from(ok.columns.vals.subarray(0, ok.columns.used))).toEqual([5, 1, 7]);
+      // The same series in a later batch is the same object (the store's memo stays with it);
+      // one with another field list is another series.
+      const json = (metrics: Record<string, number>) =>
+        Buffer.from(JSON.stringify({ samples: [{ agentId: agent, timestamp: now, metrics }] }));
+      const again = await thread.readJson(json({ cpu_usage: 6, up: 0 }), now, 30 * day);
+      const other = await thread.readJson(json({ cpu_usage: 6, mem: 2 }), now, 30 * day);
+      if (again.kind !== 'ok' || other.kind !== 'ok') throw new Error('not read');
+      expect(again.series[0]).toBe(ok.series[0]);
+      expect([...other.series[0].fields]).toEqual(['cpu_usage', 'mem']);
+      expect(other.series[0]).not.toBe(ok.series[0]);
       const bad = await thread.readJson(
         Buffer.from(JSON.stringify({ samples: [{ agentId: agent, metrics: { s: 'x' } }] })),
         now,

@@ -37,7 +37,7 @@ export interface ParsedLines {
 
 export type ParseRequest =
   | { kind: 'lp'; id: number; gen: number; body: Uint8Array; o: ReadOptions }
-  | { kind: 'json'; id: number; body: Uint8Array; nowMs: number; retentionMs: number };
+  | { kind: 'json'; id: number; gen: number; body: Uint8Array; nowMs: number; retentionMs: number };
 
 /** A JSON batch read on the parser thread. */
 export type ParsedJson =
@@ -45,11 +45,10 @@ export type ParsedJson =
   | { kind: 'invalid-json' }
   /** not a MetricsBatch: the contract schema's issues */
   | { kind: 'invalid'; issues: FieldIssue[] }
-  | ({ kind: 'ok'; columns: SampleColumns } & JsonBatch);
+  | ({ kind: 'ok'; columns: SampleColumns; series: BatchSeries[] } & JsonBatch);
 
-/** What the thread made of a valid JSON batch, besides its columns. */
+/** What the thread made of a valid JSON batch, besides its columns and series. */
 interface JsonBatch {
-  series: BatchSeries[];
   errors: SampleError[];
   badSamples: number;
   badTimestamps: number;
@@ -71,10 +70,27 @@ export interface ColumnsMsg {
 type JsonReply =
   | { id: number; error?: undefined; kind: 'invalid-json' }
   | { id: number; error?: undefined; kind: 'invalid'; issues: FieldIssue[] }
-  | ({ id: number; error?: undefined; kind: 'ok' } & JsonBatch & ColumnsMsg);
+  | ({
+      id: number;
+      error?: undefined;
+      kind: 'ok';
+      /** Series of the batch by id; `jsonDefs` describes the ones this side has not seen. */
+      seriesIds: Int32Array;
+      jsonDefs: JsonSeriesDef[];
+    } & JsonBatch &
+      ColumnsMsg);
 
 export interface SeriesDef extends ParsedSeries {
   id: number;
+}
+
+/** A JSON batch series (agent, measurement, labels, fields in column order) and its id. */
+export interface JsonSeriesDef {
+  id: number;
+  agentId: string;
+  measurement: string;
+  labels: string;
+  fields: string[];
 }
 
 type LineReply = {
@@ -118,6 +134,8 @@ export class ParserThread {
     { resolve: (r: LineReply | JsonReply) => void; reject: (e: Error) => void }
   >();
   private readonly known = new Map<number, ParsedSeries>();
+  /** JSON batch series by id: kept across requests, so the store's memo works for them too. */
+  private readonly knownJson = new Map<number, BatchSeries>();
   private gen = 0;
   private nextId = 1;
   private closed = false;
@@ -155,14 +173,21 @@ export class ParserThread {
     const m = (await this.send(body, (id) => ({
       kind: 'json',
       id,
+      gen: this.gen,
       body: bytesOf(body),
       nowMs,
       retentionMs,
     }))) as JsonReply;
     if (m.kind !== 'ok') return m;
+    const series: BatchSeries[] = [];
+    for (const id of m.seriesIds) {
+      const s = this.knownJson.get(id);
+      if (!s) throw new Error(`JSON parser: series ${id} was never described`);
+      series.push(s);
+    }
     return {
       kind: 'ok',
-      series: m.series,
+      series,
       columns: unwrapColumns(m),
       errors: m.errors,
       badSamples: m.badSamples,
@@ -178,8 +203,9 @@ export class ParserThread {
     const w = this.worker ?? this.start();
     // Definitions are sent once per generation: starting a new one (nothing in flight) makes
     // the worker send every key again, so the map of known keys cannot grow without bound.
-    if (this.known.size > MAX_KNOWN && this.pending.size === 0) {
+    if (this.known.size + this.knownJson.size > MAX_KNOWN && this.pending.size === 0) {
       this.known.clear();
+      this.knownJson.clear();
       this.gen++;
     }
     const id = this.nextId++;
@@ -212,6 +238,7 @@ export class ParserThread {
       this.logger.warn(`parser thread stopped: ${e.message}`);
       if (this.worker === w) this.worker = null;
       this.known.clear();
+      this.knownJson.clear();
       this.gen++;
       const waiting = [...this.pending.values()];
       this.pending.clear();
@@ -232,6 +259,17 @@ export class ParserThread {
     if (m.error !== undefined) {
       p.reject(new Error(`parser thread: ${m.error}`));
       return;
+    }
+    if (m.kind === 'ok') {
+      for (const d of m.jsonDefs) {
+        this.knownJson.set(d.id, {
+          agentId: d.agentId,
+          measurement: d.measurement,
+          labels: d.labels,
+          fields: d.fields,
+          memo: {},
+        });
+      }
     }
     if (m.kind === 'lp') {
       // Definitions arrive in reply order: take them in before anything reads the map.

@@ -6,11 +6,20 @@ import { readPlainBatch } from './json-batch-fast.js';
 import { JsonNames, JsonReader } from './json-reader.js';
 import { LINE_KEY_HOOKS, type LineMeta } from './line-keys.js';
 import { LineProtocolReader, type LineSeries } from './line-protocol.parser.js';
-import type { ColumnsMsg, ParseReply, ParseRequest, SeriesDef } from './parser-thread.js';
+import type {
+  ColumnsMsg,
+  JsonSeriesDef,
+  ParseReply,
+  ParseRequest,
+  SeriesDef,
+} from './parser-thread.js';
 import type { SampleColumns } from './sample-columns.js';
 
 // Entry of the ingest parser thread (see ParserThread). Kept apart from ParserThread so the
 // thread loads the parsers only, not Nest.
+
+/** JSON series keys remembered before the map starts over (ids are then told again). */
+const MAX_JSON_IDS = 100_000;
 
 function columnsMsg(c: SampleColumns): ColumnsMsg {
   return {
@@ -36,6 +45,8 @@ function serveParser(port: {
   const marks = new WeakMap<LineSeries<LineMeta>, { id: number; gen: number; sent: number }>();
   const names = new JsonNames();
   let nextId = 1;
+  /** JSON batch series (agent, measurement, labels, fields) → id and the generation told. */
+  const jsonIds = new Map<string, { id: number; gen: number }>();
 
   const lineProtocol = (m: Extract<ParseRequest, { kind: 'lp' }>): void => {
     const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
@@ -109,18 +120,35 @@ function serveParser(port: {
       }
     }
     const { reader: r, perAgent } = read;
+    if (jsonIds.size > MAX_JSON_IDS) jsonIds.clear();
+    const list = r.seriesList;
+    const seriesIds = new Int32Array(list.length);
+    const jsonDefs: JsonSeriesDef[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const x = list[i];
+      const key = `${x.agentId}\u0000${x.measurement}\u0000${x.labels}\u0000${x.fields.join('\u0000')}`;
+      let e = jsonIds.get(key);
+      if (!e) jsonIds.set(key, (e = { id: nextId++, gen: -1 }));
+      if (e.gen !== m.gen) {
+        jsonDefs.push({
+          id: e.id,
+          agentId: x.agentId,
+          measurement: x.measurement,
+          labels: x.labels,
+          fields: [...x.fields],
+        });
+        e.gen = m.gen;
+      }
+      seriesIds[i] = e.id;
+    }
     const cols = columnsMsg(r.columns);
     const agentSamples = Int32Array.from(perAgent.values());
     port.postMessage(
       {
         id: m.id,
         kind: 'ok',
-        series: r.seriesList.map((x) => ({
-          agentId: x.agentId,
-          measurement: x.measurement,
-          labels: x.labels,
-          fields: [...x.fields],
-        })),
+        seriesIds,
+        jsonDefs,
         errors: r.errors,
         badSamples: r.badSamples,
         badTimestamps: r.badTimestamps,
@@ -129,7 +157,7 @@ function serveParser(port: {
         agentSamples,
         ...cols,
       },
-      [agentSamples.buffer, ...columnBuffers(cols)],
+      [seriesIds.buffer, agentSamples.buffer, ...columnBuffers(cols)],
     );
   };
 
