@@ -15,6 +15,14 @@ import {
   RAW_CHUNK_MS,
   type StorageLevel,
 } from './partitions.js';
+import {
+  arrayHeader,
+  COPY_SIGNATURE,
+  FLOAT8_OID,
+  PG_EPOCH_US,
+  setInt64,
+  TIMESTAMPTZ_OID,
+} from './raw-chunks.js';
 import type { SampleBatch } from './sample-columns.js';
 
 interface MissingSet {
@@ -81,38 +89,13 @@ const MINUTE_US = 60_000_000;
 /** Series sets read into the cache at start. */
 const WARM_SETS = 50_000;
 
-/** µs between the Unix epoch and PostgreSQL's (2000-01-01). */
-const PG_EPOCH_US = 946_684_800_000_000;
-const FLOAT8_OID = 701;
-const TIMESTAMPTZ_OID = 1184;
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-const TWO_32 = 4_294_967_296;
 /** Bytes of one chunk row besides its array elements: field count, int4 series id, timestamptz
  * t0, and two arrays (length word + header: ndim, has-null, oid, size, lower bound). */
 const CHUNK_FIXED = 2 + 8 + 12 + 2 * (4 + 20);
 
 /** Writes a timestamp (µs since the Unix epoch) as PostgreSQL's int64 µs since 2000. */
 function setTimestamp(dv: DataView, o: number, us: number): void {
-  const t = us - PG_EPOCH_US;
-  const hi = Math.floor(t / TWO_32);
-  dv.setInt32(o, hi);
-  dv.setUint32(o + 4, t - hi * TWO_32);
-}
-
-function arrayHeader(
-  dv: DataView,
-  o: number,
-  bytes: number,
-  hasNull: boolean,
-  oid: number,
-  n: number,
-) {
-  dv.setInt32(o, bytes);
-  dv.setInt32(o + 4, 1); // dimensions
-  dv.setInt32(o + 8, hasNull ? 1 : 0);
-  dv.setInt32(o + 12, oid);
-  dv.setInt32(o + 16, n);
-  dv.setInt32(o + 20, 1); // lower bound
+  setInt64(dv, o, us - PG_EPOCH_US);
 }
 
 /**

@@ -1,4 +1,15 @@
 import { hkey } from './histogram.js';
+import {
+  COPY_SIGNATURE,
+  CopyRowReader,
+  decodeRawChunk,
+  disjoint,
+  mergeRawChunks,
+  PG_EPOCH_US,
+  readInt64,
+  setInt64,
+  type RawChunk,
+} from './raw-chunks.js';
 
 /**
  * Rollup arithmetic in the API process: source rows arrive as PostgreSQL binary COPY, sorted
@@ -11,10 +22,6 @@ import { hkey } from './histogram.js';
  * `metric_raw_values()` does in SQL, so a duplicate is never counted twice.
  */
 
-/** µs between the Unix epoch and PostgreSQL's (2000-01-01). */
-const PG_EPOCH_US = 946_684_800_000_000;
-const TWO_32 = 4_294_967_296;
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const INT2_OID = 21;
 const INT4_OID = 23;
 /** Output buffers are flushed into the list at about this size. */
@@ -50,24 +57,8 @@ function addKey(c: Cell, k: number, n: number): void {
   c.hc.push(n);
 }
 
-/** One `metric_raw` chunk of the current series, decoded. */
-interface RawChunk {
-  /** µs since the Unix epoch, ascending. */
-  ts: Float64Array;
-  /** ts.length × w values, NaN where absent. */
-  vals: Float64Array;
-  w: number;
-  xid: number;
-}
-
 /** Bytes of an output row besides its histogram elements (9 scalars, 2 array headers). */
 const ROW_FIXED_OUT = 100 + 2 * 24;
-
-function setInt64(dv: DataView, o: number, v: number): void {
-  const hi = Math.floor(v / TWO_32);
-  dv.setInt32(o, hi);
-  dv.setUint32(o + 4, v - hi * TWO_32);
-}
 
 /** A one-dimensional array header without NULLs: total length, ndim, flags, oid, dim. */
 function arrayHeader(dv: DataView, o: number, oid: number, elemSize: number, n: number): number {
@@ -80,19 +71,16 @@ function arrayHeader(dv: DataView, o: number, oid: number, elemSize: number, n: 
   return o + 24;
 }
 
-/** Reads an int64 (big-endian) as a double: exact below 2^53. */
-function readInt64(dv: DataView, o: number): number {
-  return dv.getInt32(o) * TWO_32 + dv.getUint32(o + 4);
-}
-
 /**
  * Folds sorted source rows into rollup cells of `widthMs` and writes them as binary COPY rows
  * of `metric_rollup_*` (series_id, field, bucket, cnt, sum, min, max, last, last_ts, hk, hc).
  */
 export class RollupFolder {
-  private carry: Buffer | null = null;
-  private headerDone = false;
-  private done = false;
+  private readonly rows = new CopyRowReader((dv, p) => {
+    if (this.source === 'raw') this.rawRow(dv, p);
+    else this.rollupRow(dv, p);
+    this.rowsIn++;
+  });
   /** Open cells of the current series by (bucket, field), and the last one used per field. */
   private readonly open = new Map<number, Cell>();
   private last: Array<Cell | undefined> = [];
@@ -129,47 +117,7 @@ export class RollupFolder {
 
   /** Feeds a chunk of the COPY TO stream (rows may straddle chunks). */
   push(chunk: Buffer): void {
-    let b = chunk;
-    if (this.carry) {
-      b = Buffer.concat([this.carry, chunk]);
-      this.carry = null;
-    }
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const len = b.length;
-    let p = 0;
-    if (!this.headerDone) {
-      if (len < 19) {
-        this.carry = b;
-        return;
-      }
-      if (!b.subarray(0, 11).equals(COPY_SIGNATURE)) throw new Error('not a binary COPY stream');
-      p = 19 + dv.getInt32(15);
-      this.headerDone = true;
-    }
-    while (p + 2 <= len && !this.done) {
-      const n = dv.getInt16(p);
-      if (n === -1) {
-        this.done = true;
-        p += 2;
-        break;
-      }
-      // the tuple's end, or -1 when it is not all here yet
-      let end = p + 2;
-      for (let f = 0; f < n && end >= 0; f++) {
-        if (end + 4 > len) end = -1;
-        else {
-          const fl = dv.getInt32(end);
-          end += 4 + (fl > 0 ? fl : 0);
-          if (end > len) end = -1;
-        }
-      }
-      if (end < 0) break;
-      if (this.source === 'raw') this.rawRow(dv, p + 2);
-      else this.rollupRow(dv, p + 2);
-      this.rowsIn++;
-      p = end;
-    }
-    if (p < len && !this.done) this.carry = b.subarray(p);
+    this.rows.push(chunk);
   }
 
   private startSeries(id: number): void {
@@ -223,77 +171,32 @@ export class RollupFolder {
 
   /** series_id int4, ts timestamptz[], vals float8[] (n × w, NULL cells skipped), xid xid8. */
   private rawRow(b: DataView, p: number): void {
-    this.startSeries(b.getInt32(p + 4));
-    p += 8;
-    // arrays: length, ndim, has-null, oid, [dim size, lower bound], elements
-    const tsDims = b.getInt32(p + 4);
-    const n = tsDims ? b.getInt32(p + 16) : 0;
-    const ts = new Float64Array(n);
-    let q = p + 4 + 12 + tsDims * 8;
-    for (let i = 0; i < n; i++, q += 12) ts[i] = readInt64(b, q + 4) + PG_EPOCH_US;
-    p += 4 + b.getInt32(p);
-    const valDims = b.getInt32(p + 4);
-    const cells = valDims ? b.getInt32(p + 16) : 0;
-    const vals = new Float64Array(cells);
-    q = p + 4 + 12 + valDims * 8;
-    for (let j = 0; j < cells; j++) {
-      const len = b.getInt32(q);
-      q += 4;
-      if (len < 0) vals[j] = NaN;
-      else {
-        vals[j] = b.getFloat64(q);
-        q += 8;
-      }
-    }
-    p += 4 + b.getInt32(p);
-    if (n) this.pending.push({ ts, vals, w: cells / n, xid: readInt64(b, p + 4) });
+    const { series, chunk } = decodeRawChunk(b, p);
+    this.startSeries(series);
+    if (chunk) this.pending.push(chunk);
   }
 
   /** Folds the held chunks of the current series (duplicates resolved). */
   private foldPending(): void {
-    const chunks = this.pending;
+    let chunks = this.pending;
     if (!chunks.length) return;
     this.pending = [];
-    const { fromUs, toUs } = this;
     // Time-disjoint chunks (the usual case) cannot share a timestamp: fold them as they are.
-    chunks.sort((a, b) => a.ts[0] - b.ts[0]);
-    let disjoint = true;
-    for (let i = 1; i < chunks.length && disjoint; i++) {
-      const prev = chunks[i - 1].ts;
-      if (chunks[i].ts[0] <= prev[prev.length - 1]) disjoint = false;
+    if (!disjoint(chunks)) {
+      const m = mergeRawChunks(chunks);
+      this.duplicates += m.duplicates;
+      chunks = [m.chunk];
     }
-    if (disjoint) {
-      for (const { ts, vals, w } of chunks) {
-        for (let i = 0; i < ts.length; i++) {
-          const t = ts[i];
-          if (t < fromUs || t >= toUs) continue;
-          for (let f = 0, j = i * w; f < w; f++, j++) {
-            const v = vals[j];
-            if (v === v) this.add(f, t, v);
-          }
-        }
-      }
-      return;
-    }
-    // Overlapping chunks: per (timestamp, field) the newest transaction's value.
-    chunks.sort((a, b) => a.xid - b.xid);
-    const merged = new Map<number, number[]>();
+    const { fromUs, toUs } = this;
     for (const { ts, vals, w } of chunks) {
       for (let i = 0; i < ts.length; i++) {
         const t = ts[i];
         if (t < fromUs || t >= toUs) continue;
-        let row = merged.get(t);
-        if (!row) merged.set(t, (row = []));
         for (let f = 0, j = i * w; f < w; f++, j++) {
           const v = vals[j];
-          if (v !== v) continue;
-          if (row[f] !== undefined) this.duplicates++;
-          row[f] = v;
+          if (v === v) this.add(f, t, v);
         }
       }
-    }
-    for (const [t, row] of merged) {
-      for (let f = 0; f < row.length; f++) if (row[f] !== undefined) this.add(f, t, row[f]);
     }
   }
 
@@ -404,7 +307,7 @@ export class RollupFolder {
 
   /** Closes the open cells; the COPY FROM payload (null when no row was produced). */
   finish(): Buffer[] | null {
-    if (this.carry && this.carry.length) throw new Error('binary COPY stream ended mid-row');
+    this.rows.finish();
     this.closeAll();
     if (!this.rowsOut) return null;
     this.room(2);
