@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { RegisterAgentResponse } from '@agent-monitor/contracts';
 import { MetricStore } from '../src/modules/metrics/metric-store.service.js';
-import { partitionName } from '../src/modules/metrics/partitions.js';
+import { partitionName, RAW_CHUNK_MS } from '../src/modules/metrics/partitions.js';
 import { RollupService } from '../src/modules/metrics/rollup.service.js';
 import { createApiKey } from './agents-fixtures.js';
 import { RAW_VALUES, registerAgents } from './metrics-fixtures.js';
@@ -147,6 +147,81 @@ describe('metrics rollups and retention', () => {
     );
     expect([Number(row.cnt), row.sum, row.max, row.last]).toEqual([2, 110, 90, 20]);
     expect(await level('1m')).toEqual(await fromRaw());
+  });
+
+  it('compacts a quiet raw window into one chunk per series: same values, a later write still wins', async () => {
+    const span = RAW_CHUNK_MS;
+    const w = Math.floor((Date.now() - 6 * 3_600_000) / span) * span;
+    const recent = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const inWindow = (from: number) => [agent.id, new Date(from), new Date(from + span)];
+    const chunks = async (from: number) =>
+      (
+        await t.sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM metric_raw r JOIN metric_series s ON s.id = r.series_id
+            WHERE s.agent_id = $1 AND r.t0 >= $2 AND r.t0 < $3`,
+          inWindow(from),
+        )
+      )[0].n;
+    const values = () =>
+      t.sql<{ ts: Date; name: string; v: number }>(
+        `SELECT r.ts, s.fields[r.f] AS name, r.v FROM ${RAW_VALUES} r
+           JOIN metric_series s ON s.id = r.series_id
+          WHERE s.agent_id = $1 AND r.ts >= $2 AND r.ts < $3 ORDER BY 1, 2`,
+        inWindow(w),
+      );
+    const at = async (ts: number, name: string) =>
+      (await values()).find((x) => x.ts.getTime() === ts && x.name === name)?.v;
+    // one request per sample, as an agent sends them, and a retry of one with a new cpu value
+    for (let i = 0; i < 5; i++) {
+      await send([{ timestamp: w + i * 10_000, metrics: { cpu_usage: i, memory_usage: 100 + i } }]);
+    }
+    await send([{ timestamp: w + 20_000, metrics: { cpu_usage: 42 } }]);
+    await send([{ timestamp: recent, metrics: { cpu_usage: 1 } }]);
+    await send([{ timestamp: recent + 1000, metrics: { cpu_usage: 2 } }]);
+    expect(await chunks(w)).toBe(6);
+    const before = await values();
+    expect(before).toHaveLength(10);
+    expect([await at(w + 20_000, 'cpu_usage'), await at(w + 20_000, 'memory_usage')]).toEqual([
+      42, 102,
+    ]);
+
+    await rollups.runOnce(); // rolls the minutes up, queues their windows, compacts the old one
+    expect(await chunks(w)).toBe(1);
+    expect(await values()).toEqual(before);
+    expect(await chunks(Math.floor(recent / span) * span)).toBeGreaterThanOrEqual(2); // not yet
+    expect(await level('1m')).toEqual(await fromRaw());
+
+    // a write after the compaction is newer than everything merged into the chunk
+    await send([{ timestamp: w + 20_000, metrics: { cpu_usage: 43 } }]);
+    expect(await at(w + 20_000, 'cpu_usage')).toBe(43);
+    await rollups.runOnce();
+    expect(await chunks(w)).toBe(1);
+    expect(await at(w + 20_000, 'cpu_usage')).toBe(43);
+    expect(await at(w + 20_000, 'memory_usage')).toBe(102);
+    expect(await level('1m')).toEqual(await fromRaw());
+
+    // While a transaction older than the chunks is open, it could still commit a write the
+    // merged chunk would wrongly outrank: the window waits for it.
+    const older = new pg.Client({ connectionString: t.databaseUrl });
+    await older.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()');
+      await send([{ timestamp: w + 30_000, metrics: { cpu_usage: 7 } }]);
+      await send([{ timestamp: w + 40_000, metrics: { cpu_usage: 8 } }]);
+      await rollups.runOnce();
+      expect(await chunks(w)).toBe(3);
+      expect(
+        (await t.sql(`SELECT 1 FROM metric_raw_compact WHERE window_start = $1`, [new Date(w)]))
+          .length,
+      ).toBe(1);
+      await older.query('COMMIT');
+      await rollups.runOnce();
+      expect(await chunks(w)).toBe(1);
+      expect(await at(w + 40_000, 'cpu_usage')).toBe(8);
+    } finally {
+      await older.end();
+    }
   });
 
   it('p95 from the rollup histograms is within 3% of the exact value', async () => {

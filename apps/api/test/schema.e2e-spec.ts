@@ -32,7 +32,14 @@ describe('schema', () => {
     await ds.initialize();
     try {
       await ds.runMigrations({ transaction: 'each' });
-      await ds.undoLastMigration({ transaction: 'each' }); // back to one row per (set, ts)
+      // back to one row per (set, ts): undo the migrations from StoreRawMetricsInChunks on
+      const undoToWideRows = async () => {
+        const names = ds.migrations.map((m) => m.name);
+        const from = names.indexOf('StoreRawMetricsInChunks1796500000001');
+        for (let i = from; i < names.length; i++)
+          await ds.undoLastMigration({ transaction: 'each' });
+      };
+      await undoToWideRows();
       await ds.query(`CREATE TABLE metric_raw_p20261101 PARTITION OF metric_raw
                         FOR VALUES FROM ('2026-11-01T00:00:00Z') TO ('2026-11-02T00:00:00Z')`);
       await ds.query(`CREATE TABLE metric_raw_p20261102 PARTITION OF metric_raw
@@ -87,7 +94,7 @@ describe('schema', () => {
         v(1, '2026-11-01T10:00:10Z', 1, 2),
         v(1, '2026-11-01T10:00:10Z', 2, 9),
       ]);
-      await ds.undoLastMigration({ transaction: 'each' });
+      await undoToWideRows();
       const after: Array<{ vals: Array<number | null> }> = await ds.query(wide);
       expect(after.length).toBe(before.length);
       expect(after[1].vals).toEqual([2, 9]);

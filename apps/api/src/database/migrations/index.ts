@@ -19,6 +19,7 @@ import { AddAlertInstanceCorrelationId1796400000000 } from './1796400000000-AddA
 import { AddGroupUnreachableMemberHold1796400000001 } from './1796400000001-AddGroupUnreachableMemberHold.js';
 import { DropRawTimeBrinIndex1796500000000 } from './1796500000000-DropRawTimeBrinIndex.js';
 import { StoreRawMetricsInChunks1796500000001 } from './1796500000001-StoreRawMetricsInChunks.js';
+import { CreateRawCompactionQueue1796500000002 } from './1796500000002-CreateRawCompactionQueue.js';
 
 /** Applied in timestamp order. A merged migration is never edited; add a new one. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   AddGroupUnreachableMemberHold1796400000001,
   DropRawTimeBrinIndex1796500000000,
   StoreRawMetricsInChunks1796500000001,
+  CreateRawCompactionQueue1796500000002,
 ];

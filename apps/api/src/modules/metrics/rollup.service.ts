@@ -18,6 +18,7 @@ import {
   RAW_CHUNK_MS,
   type StorageLevel,
 } from './partitions.js';
+import { compactWindow } from './raw-compactor.js';
 import { RollupFolder } from './rollup-compute.js';
 
 /** Session advisory-lock key of the metrics maintenance leader. */
@@ -31,6 +32,10 @@ const PROBE_STALE_MS = 2_000;
 const BUSY_SHARE = 0.5;
 /** …but never longer than this. */
 const MAX_DEFER_MS = 30_000;
+/** A raw window is compacted once it ended this long ago (late samples are rare by then). */
+const COMPACT_AFTER_MS = 15 * 60_000;
+/** Windows compacted per run at most (the rest wait for the next run). */
+const COMPACT_WINDOWS_PER_RUN = 8;
 /** Buckets recomputed per slice (bounds memory and lock time per slice). */
 const CHUNK_BUCKETS: Record<RollupLevel, number> = { '1m': 15, '1h': 24, '1d': 31 };
 const DAY = 86_400_000;
@@ -195,6 +200,7 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
           this.lastUpkeep = now;
         }
         for (const level of ['1m', '1h', '1d'] as const) await this.rollup(client, level);
+        await this.compact(client, now);
         return true;
       } finally {
         await client.query(`SELECT pg_advisory_unlock($1)`, [LEADER_LOCK]).catch(() => {
@@ -232,6 +238,17 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
           if (this.stopped) throw new RollupInterrupted();
           await this.recompute(client, level, a, Math.min(to, a + CHUNK_BUCKETS[level] * width));
         }
+      }
+      if (level === '1m') {
+        // The raw windows written to: compacted once they are quiet (compact()).
+        const windows = [
+          ...new Set(starts.map((s) => Math.floor(s / RAW_CHUNK_MS) * RAW_CHUNK_MS)),
+        ];
+        await client.query(
+          `INSERT INTO metric_raw_compact (window_start) SELECT unnest($1::timestamptz[])
+           ON CONFLICT DO NOTHING`,
+          [windows.map((w) => new Date(w))],
+        );
       }
       const next = NEXT[level];
       if (next) {
@@ -289,6 +306,45 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
         `COPY ${target} (${ROLLUP_COLUMNS}) FROM STDIN (FORMAT binary)`,
         payload,
       );
+    }
+  }
+
+  /**
+   * Compacts the queued raw windows that ended at least COMPACT_AFTER_MS ago, oldest first
+   * (compactWindow). A window taken off the queue and not finished goes back on it.
+   */
+  private async compact(client: pg.PoolClient, now: number): Promise<void> {
+    const { rows } = await client.query<{ window_start: Date }>(
+      `DELETE FROM metric_raw_compact WHERE window_start IN (
+         SELECT window_start FROM metric_raw_compact WHERE window_start < $1
+          ORDER BY window_start LIMIT ${COMPACT_WINDOWS_PER_RUN})
+       RETURNING window_start`,
+      [new Date(now - RAW_CHUNK_MS - COMPACT_AFTER_MS)],
+    );
+    const windows = rows.map((r) => r.window_start.getTime()).sort((a, b) => a - b);
+    const requeue = (from: number) =>
+      client.query(
+        `INSERT INTO metric_raw_compact (window_start) SELECT unnest($1::timestamptz[])
+         ON CONFLICT DO NOTHING`,
+        [windows.slice(from).map((w) => new Date(w))],
+      );
+    for (let i = 0; i < windows.length; i++) {
+      let r: Awaited<ReturnType<typeof compactWindow>>;
+      try {
+        r = await compactWindow(client, windows[i], () => this.stopped);
+      } catch (e) {
+        await requeue(i).catch(() => undefined);
+        throw e;
+      }
+      if (r.series) {
+        this.logger.debug(
+          `compacted ${new Date(windows[i]).toISOString()}: ${r.chunksBefore} chunks of ${r.series} series → ${r.series}`,
+        );
+      }
+      if (!r.done) {
+        await requeue(i);
+        return;
+      }
     }
   }
 
