@@ -95,6 +95,12 @@ const EnvSchema = z.object({
     .regex(/^\d+(ms|s|m|h|d)$/, 'must look like 500ms, 30s, 15m, 12h or 7d')
     .transform(parseDuration)
     .default(parseDuration('10s')),
+  /** How long after a 15-minute raw window ends its chunks are compacted into one per series. */
+  METRICS_COMPACT_AFTER: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'must look like 500ms, 30s, 15m, 12h or 7d')
+    .transform(parseDuration)
+    .default(parseDuration('15m')),
   LIVENESS_SWEEP_INTERVAL: duration.default(parseDuration('250ms')),
   ALLOW_PRIVATE_WEBHOOK_TARGETS: bool.default(false),
   /** How often no-data, status, `for` and window rules are re-evaluated between samples. */

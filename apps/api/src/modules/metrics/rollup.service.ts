@@ -32,10 +32,10 @@ const PROBE_STALE_MS = 2_000;
 const BUSY_SHARE = 0.5;
 /** …but never longer than this. */
 const MAX_DEFER_MS = 30_000;
-/** A raw window is compacted once it ended this long ago (late samples are rare by then). */
-const COMPACT_AFTER_MS = 15 * 60_000;
-/** Windows compacted per run at most (the rest wait for the next run). */
-const COMPACT_WINDOWS_PER_RUN = 8;
+/** Windows taken off the compaction queue per run at most… */
+const COMPACT_WINDOWS_PER_RUN = 256;
+/** …and how long a run goes on compacting them (the rest go back on the queue). */
+const COMPACT_BUDGET_MS = 2000;
 /** Buckets recomputed per slice (bounds memory and lock time per slice). */
 const CHUNK_BUCKETS: Record<RollupLevel, number> = { '1m': 15, '1h': 24, '1d': 31 };
 const DAY = 86_400_000;
@@ -310,7 +310,8 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Compacts the queued raw windows that ended at least COMPACT_AFTER_MS ago, oldest first
+   * Compacts the queued raw windows that ended at least METRICS_COMPACT_AFTER ago (late samples
+   * are rare by then), oldest first
    * (compactWindow). A window taken off the queue and not finished goes back on it.
    */
   private async compact(client: pg.PoolClient, now: number): Promise<void> {
@@ -319,7 +320,7 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
          SELECT window_start FROM metric_raw_compact WHERE window_start < $1
           ORDER BY window_start LIMIT ${COMPACT_WINDOWS_PER_RUN})
        RETURNING window_start`,
-      [new Date(now - RAW_CHUNK_MS - COMPACT_AFTER_MS)],
+      [new Date(now - RAW_CHUNK_MS - this.config.METRICS_COMPACT_AFTER)],
     );
     const windows = rows.map((r) => r.window_start.getTime()).sort((a, b) => a - b);
     const requeue = (from: number) =>
@@ -328,7 +329,12 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
          ON CONFLICT DO NOTHING`,
         [windows.slice(from).map((w) => new Date(w))],
       );
+    const started = Date.now();
     for (let i = 0; i < windows.length; i++) {
+      if (Date.now() - started > COMPACT_BUDGET_MS) {
+        await requeue(i);
+        return;
+      }
       let r: Awaited<ReturnType<typeof compactWindow>>;
       try {
         r = await compactWindow(client, windows[i], () => this.stopped);
