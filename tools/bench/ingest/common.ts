@@ -260,12 +260,17 @@ export function fmt(n: number, digits = 0): string {
 }
 
 /**
- * Waits until the rollup job has processed everything marked dirty (all levels) and `also`
- * holds; returns how long that took and the PostgreSQL CPU spent meanwhile.
+ * Waits until the rollup job has processed everything marked dirty (all levels), compacted
+ * every raw window due by `compactAfterMs` (METRICS_COMPACT_AFTER) and finished its run, and
+ * `also` holds; returns how long that took and the PostgreSQL CPU spent meanwhile.
  */
 export async function waitForRollups(
   databaseUrl: string,
-  opts: { timeoutMs?: number; also?: (c: pg.Client) => Promise<boolean> } = {},
+  opts: {
+    timeoutMs?: number;
+    compactAfterMs?: number;
+    also?: (c: pg.Client) => Promise<boolean>;
+  } = {},
 ): Promise<{ seconds: number; pgCpu: number }> {
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const c = new pg.Client({ connectionString: databaseUrl });
@@ -274,8 +279,14 @@ export async function waitForRollups(
   const pg0 = cpuSecondsByName('postgres');
   try {
     for (;;) {
+      // the leader's advisory lock (RollupService LEADER_LOCK) is held for the whole run
       const { rows } = await c.query<{ n: string }>(
-        `SELECT count(*) AS n FROM metric_rollup_dirty`,
+        `SELECT (SELECT count(*) FROM metric_rollup_dirty)
+              + (SELECT count(*) FROM metric_raw_compact
+                  WHERE window_start < now() - make_interval(secs => $1::float8 / 1000))
+              + (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 774201001)
+                AS n`,
+        [15 * 60_000 + (opts.compactAfterMs ?? 15 * 60_000)],
       );
       if (Number(rows[0].n) === 0 && (!opts.also || (await opts.also(c)))) break;
       if (performance.now() - t0 > timeoutMs) {

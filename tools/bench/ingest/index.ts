@@ -3,6 +3,7 @@
  *
  *   npx tsx tools/bench/ingest/index.ts [--peer influxdb] [--values 2000000] [--agents 1000]
  *       [--batch 5000] [--concurrency 4] [--rounds 1] [--warmup 10] [--no-json] [--no-build]
+ *       [--compact-after 1d]
  *
  * Starts the built API (apps/api/dist) against a fresh database on the local PostgreSQL,
  * registers the agents, then sends the same generated data as InfluxDB line protocol
@@ -15,6 +16,11 @@
  * rounds alternating the two (fresh timestamps each) and prints the median ratio, for shared
  * machines whose load changes between runs. Before measuring, each server gets `--warmup` batches
  * (default 10, at older timestamps, not measured; `--warmup 0` measures cold starts).
+ * The generated samples are backdated (up to ~2 h, warm-up included), so with the product's
+ * METRICS_COMPACT_AFTER (15m) the raw compaction of their windows would start at once; the
+ * bench starts the API with `--compact-after` (default 1d: no compaction, the bytes per value
+ * are those of freshly written chunks). `--compact-after 0ms` compacts every window right
+ * away: the "caught up" lines then include the compaction's time and PostgreSQL CPU.
  * `BENCH_DEBUG=1` also prints every request's latency in send
  * order (the first batches create the series). Exits non-zero on any failed request.
  */
@@ -45,6 +51,17 @@ const opt = (name: string, def: number) => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const peer = args.includes('--peer') ? args[args.indexOf('--peer') + 1] : null;
+/** METRICS_COMPACT_AFTER of the API under test (see the header). */
+const COMPACT_AFTER = args.includes('--compact-after')
+  ? args[args.indexOf('--compact-after') + 1]
+  : '1d';
+const COMPACT_AFTER_MS = (() => {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(COMPACT_AFTER);
+  if (!m) throw new Error('--compact-after: a duration like 0ms, 15m or 1d');
+  const unit = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+})();
+const caughtUp = (url: string) => waitForRollups(url, { compactAfterMs: COMPACT_AFTER_MS });
 const TOTAL_VALUES = opt('values', 2_000_000);
 const AGENTS = opt('agents', 1000);
 const BATCH = opt('batch', 5000);
@@ -352,7 +369,7 @@ async function main(): Promise<void> {
   let api: Awaited<ReturnType<typeof startApi>> | null = null;
   let influx: Awaited<ReturnType<typeof startInflux>> | null = null;
   try {
-    api = await startApi(db.url);
+    api = await startApi(db.url, { METRICS_COMPACT_AFTER: COMPACT_AFTER });
     const regKey = await insertKey(db.url, ['agents:register']);
     const key = await insertKey(db.url, ['metrics:write']);
     console.log(`registering ${fmt(AGENTS)} agents…`);
@@ -388,7 +405,7 @@ async function main(): Promise<void> {
         body,
       }),
     );
-    await waitForRollups(db.url);
+    await caughtUp(db.url);
     const ph0 = await phaseSeconds(api.baseUrl);
     const lp = await run(
       'agent-monitor /api/v2/write',
@@ -404,10 +421,10 @@ async function main(): Promise<void> {
     );
     const ph1 = await phaseSeconds(api.baseUrl);
     lp.phases = Object.fromEntries(Object.entries(ph1).map(([k, v]) => [k, v - (ph0[k] ?? 0)]));
-    const caughtUp = await waitForRollups(db.url);
+    const done = await caughtUp(db.url);
     console.log(
-      `  rollups (1m, 1h, 1d) caught up ${fmt(caughtUp.seconds, 1)} s after the last batch` +
-        ` (PostgreSQL CPU meanwhile ${fmt(caughtUp.pgCpu, 1)} s); InfluxDB keeps no rollups`,
+      `  rollups (1m, 1h, 1d)${COMPACT_AFTER_MS < 86_400_000 ? ` and raw compaction (after ${COMPACT_AFTER})` : ''} caught up ${fmt(done.seconds, 1)} s after the last batch` +
+        ` (PostgreSQL CPU meanwhile ${fmt(done.pgCpu, 1)} s); InfluxDB keeps no rollups`,
     );
     const afterLp = await rawBytes(db.url);
     results.push([lp, (afterLp.heap + afterLp.index) / afterLp.values]);
@@ -438,7 +455,7 @@ async function main(): Promise<void> {
     }
 
     if (peer === 'influxdb') {
-      await waitForRollups(db.url);
+      await caughtUp(db.url);
       console.log('starting influxd (Debian package influxdb) on loopback…');
       influx = await startInflux();
       // Its own database: the bytes per value below count only the measured data.
@@ -512,7 +529,7 @@ async function main(): Promise<void> {
         const a = await run('agent-monitor', bodies, sendAm, api.proc.pid!, LINES);
         const ph1 = await phaseSeconds(api.baseUrl);
         // Our rollup work belongs to our run, not to the peer's: let it finish first.
-        const roll = await waitForRollups(db.url);
+        const roll = await caughtUp(db.url);
         const b = await run('influxdb', bodies, sendInflux, influx!.pid, LINES);
         ratios.push(rate(a) / rate(b));
         console.log(
