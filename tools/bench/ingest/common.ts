@@ -223,9 +223,9 @@ function clockTicks(): number {
   return ticks;
 }
 
-/** Summed CPU seconds of every process whose command name is `name` (e.g. all postgres backends). */
-export function cpuSecondsByName(name: string): number {
-  let total = 0;
+/** CPU seconds of every process whose command name is `name` (e.g. all postgres backends), by pid. */
+export function cpuByName(name: string): Map<string, number> {
+  const out = new Map<string, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
@@ -233,11 +233,21 @@ export function cpuSecondsByName(name: string): number {
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       if (comm !== name) continue;
       const parts = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(parts[11]) + Number(parts[12])) / clockTicks();
+      out.set(d, (Number(parts[11]) + Number(parts[12])) / clockTicks());
     } catch {
       /* process ended */
     }
   }
+  return out;
+}
+
+/**
+ * CPU seconds those processes used since `before` (cpuByName): processes that exited meanwhile
+ * are left out (their time is gone with them), so the figure never goes negative.
+ */
+export function cpuSinceByName(name: string, before: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, s] of cpuByName(name)) total += Math.max(0, s - (before.get(pid) ?? 0));
   return total;
 }
 
@@ -276,7 +286,7 @@ export async function waitForRollups(
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   const t0 = performance.now();
-  const pg0 = cpuSecondsByName('postgres');
+  const pg0 = cpuByName('postgres');
   try {
     for (;;) {
       // the leader's advisory lock (RollupService LEADER_LOCK) is held for the whole run
@@ -297,5 +307,5 @@ export async function waitForRollups(
   } finally {
     await c.end();
   }
-  return { seconds: (performance.now() - t0) / 1000, pgCpu: cpuSecondsByName('postgres') - pg0 };
+  return { seconds: (performance.now() - t0) / 1000, pgCpu: cpuSinceByName('postgres', pg0) };
 }

@@ -31,7 +31,8 @@ import path from 'node:path';
 import pg from 'pg';
 import {
   buildApi,
-  cpuSecondsByName,
+  cpuByName,
+  cpuSinceByName,
   cpuTimes,
   createDatabase,
   fmt,
@@ -192,7 +193,7 @@ async function run(
   let next = 0;
   const cpu0 = cpuTimes(pid);
   const threads0 = threadCpu(pid);
-  const pg0 = cpuSecondsByName('postgres');
+  const pg0 = cpuByName('postgres');
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -223,7 +224,7 @@ async function run(
       const sys = c.sys - cpu0.sys;
       return { cpu: user + sys, cpuUser: user, cpuSys: sys };
     })(),
-    pgCpu: cpuSecondsByName('postgres') - pg0,
+    pgCpu: cpuSinceByName('postgres', pg0),
     threads: new Map(
       [...threadCpu(pid)]
         .map(([k, v]): [string, number] => [k, v - (threads0.get(k) ?? 0)])
