@@ -22,6 +22,7 @@ import {
   PG_EPOCH_US,
   setInt64,
   TIMESTAMPTZ_OID,
+  writeFloat8Elements,
 } from './raw-chunks.js';
 import type { SampleBatch } from './sample-columns.js';
 
@@ -159,19 +160,9 @@ export function encodeChunkCopy(
     o += 24;
     let present = 0;
     for (let j = k; j < e; j++) {
-      const a = rowOffset[order[j]];
-      for (let c = a; c < a + w; c++) {
-        const v = vals[c];
-        if (v === v) {
-          dv.setInt32(o, 8);
-          dv.setFloat64(o + 4, v);
-          o += 12;
-          present++;
-        } else {
-          dv.setInt32(o, -1);
-          o += 4;
-        }
-      }
+      const el = writeFloat8Elements(dv, o, vals, rowOffset[order[j]], w);
+      o = el.o;
+      present += el.present;
     }
     arrayHeader(dv, head, o - head - 4, present < rows * w, FLOAT8_OID, rows * w);
     k = e;

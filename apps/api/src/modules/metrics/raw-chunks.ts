@@ -39,6 +39,33 @@ export function arrayHeader(
   dv.setInt32(o + 20, 1);
 }
 
+/**
+ * Writes `vals[from, from + n)` at `o` as float8 array elements (NaN as NULL); returns the
+ * offset after them and how many were not NULL.
+ */
+export function writeFloat8Elements(
+  dv: DataView,
+  o: number,
+  vals: Float64Array,
+  from: number,
+  n: number,
+): { o: number; present: number } {
+  let present = 0;
+  for (let j = from; j < from + n; j++) {
+    const v = vals[j];
+    if (v === v) {
+      dv.setInt32(o, 8);
+      dv.setFloat64(o + 4, v);
+      o += 12;
+      present++;
+    } else {
+      dv.setInt32(o, -1);
+      o += 4;
+    }
+  }
+  return { o, present };
+}
+
 /** One chunk of one series, decoded. */
 export interface RawChunk {
   /** µs since the Unix epoch, ascending. */
@@ -217,20 +244,9 @@ export function encodeRawChunks(rows: Array<{ series: number; chunk: RawChunk }>
       o += 12;
     }
     const head = o;
-    o += 24;
-    let present = 0;
-    for (const v of vals) {
-      if (v === v) {
-        dv.setInt32(o, 8);
-        dv.setFloat64(o + 4, v);
-        o += 12;
-        present++;
-      } else {
-        dv.setInt32(o, -1);
-        o += 4;
-      }
-    }
-    arrayHeader(dv, head, o - head - 4, present < vals.length, FLOAT8_OID, vals.length);
+    const el = writeFloat8Elements(dv, o + 24, vals, 0, vals.length);
+    o = el.o;
+    arrayHeader(dv, head, o - head - 4, el.present < vals.length, FLOAT8_OID, vals.length);
     dv.setInt32(o, 8);
     setInt64(dv, o + 4, chunk.xid);
     o += 12;
