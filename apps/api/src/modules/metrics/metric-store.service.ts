@@ -81,9 +81,6 @@ export async function copyIn(
   );
 }
 
-/** Rows (series set × timestamp) from which a batch's COPY takes its turn (MetricStore.copying). */
-const SERIAL_ROWS = 1000;
-
 /** Optional per-phase stopwatch of one request. */
 export interface PhaseTimer {
   lap(phase: string): void;
@@ -193,15 +190,6 @@ export class MetricStore implements OnApplicationBootstrap {
   private readonly upserting = new Map<string, Promise<void>>();
   private readonly partitions = new Set<string>();
   private partitionsLoaded = false;
-  /**
-   * The last large batch's COPY. Concurrent large COPYs hold mostly the same series, so they
-   * insert into the same leaf pages of the (series_id, t0) index and wait on each other's page
-   * locks; one at a time, the batch after waits for its turn instead, so each batch is done
-   * sooner (4 writers of 5,000-line batches: p99 per batch 185–293 ms → 157–233 ms in
-   * tools/bench/ingest, throughput unchanged). Small batches (an agent's own samples) take no
-   * turn: many of them at once commit together.
-   */
-  private copying: Promise<void> = Promise.resolve();
 
   constructor(private readonly db: DataSource) {}
 
@@ -392,13 +380,6 @@ export class MetricStore implements OnApplicationBootstrap {
     const dirty = minutes.map((m) => `('1m','${new Date(m * 60_000).toISOString()}')`).join(',');
     const client = await this.pool.connect();
     timer?.lap('connect');
-    // Large batches are written one at a time (see `copying`); small ones never wait.
-    let release = () => {};
-    if (rows >= SERIAL_ROWS) {
-      const prev = this.copying;
-      this.copying = new Promise<void>((r) => (release = r));
-      await prev;
-    }
     try {
       await copyIn(
         client,
@@ -411,8 +392,6 @@ export class MetricStore implements OnApplicationBootstrap {
       // handed back to the pool.
       client.release(e as Error);
       throw e;
-    } finally {
-      release();
     }
     client.release();
     timer?.lap('commit');
