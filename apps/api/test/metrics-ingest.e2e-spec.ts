@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { jest } from '@jest/globals';
 import { io, type Socket } from 'socket.io-client';
 import {
   DASHBOARD_NAMESPACE,
@@ -655,6 +656,49 @@ describe('latest values after a restart (read from the stored raw chunks)', () =
       );
       expect(r.status).toBe(200);
       expect(r.body.latestMetrics).toEqual({ cpu_usage: 35, disk_usage: 5 });
+    } finally {
+      await t.close();
+      await t.dropDatabase();
+    }
+  });
+});
+
+describe('agent ids past their cache time (another instance may have deleted the agent)', () => {
+  it('are still accepted while checked again in the background, then refused if gone', async () => {
+    const t = await startTestApp({ env: { METRICS_ROLLUP_INTERVAL: '0ms' } });
+    const realNow = Date.now.bind(Date);
+    try {
+      const http = client(t.baseUrl);
+      const agents = await registerAgents(t, http, [{ name: 'kept' }, { name: 'gone' }]);
+      const kept = agents.get('kept')!;
+      const gone = agents.get('gone')!;
+      const post = async (a: RegisterAgentResponse) =>
+        (
+          await http.post(
+            `/api/v2/agents/${a.id}/metrics`,
+            { metrics: { cpu_usage: 1 } },
+            { headers: { authorization: `Bearer ${a.agentKey}` } },
+          )
+        ).status;
+      expect([await post(kept), await post(gone)]).toEqual([200, 200]);
+      // deleted behind this instance's back (no event reaches it)
+      await t.sql(`UPDATE agents SET deleted_at = now() WHERE id = $1`, [gone.id]);
+      expect(await post(gone)).toBe(200); // still within the 30 s the id is trusted
+      const later = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 31_000);
+      try {
+        // past it: used once more while the background check runs, refused after it
+        expect(await post(gone)).toBe(200);
+        let status = 200;
+        for (let i = 0; i < 50 && status === 200; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          status = await post(gone);
+        }
+        expect(status).toBe(404);
+        expect(await post(kept)).toBe(200);
+        expect(await post(kept)).toBe(200);
+      } finally {
+        later.mockRestore();
+      }
     } finally {
       await t.close();
       await t.dropDatabase();

@@ -45,8 +45,14 @@ export type RejectReason =
   /** good samples of a batch refused because of other samples in it */
   | 'batch_rejected';
 
-/** How long an agent id found in the database is trusted without asking again. */
+/** How long an agent id found in the database is trusted without asking again… */
 const AGENT_CACHE_MS = 30_000;
+/**
+ * …and for how long after that it is still used while being asked again in the background
+ * (an agent deleted through another instance is refused from the answer on; one deleted through
+ * this one at once). A fleet writing steadily never waits for that query.
+ */
+const AGENT_STALE_MS = 5 * 60_000;
 
 /** Accumulates wall time per phase of one request into a counter (seconds). */
 class Stopwatch implements PhaseTimer {
@@ -75,6 +81,8 @@ export class MetricsIngestService implements OnApplicationBootstrap, OnModuleDes
   /** Agent id → until when it is known to exist. */
   private readonly agentIds = new Map<string, number>();
   private readonly asking = new Map<string, Promise<string[]>>();
+  /** Agent ids being asked again in the background (revalidate). */
+  private readonly revalidating = new Set<string>();
   private readonly rejected: Counter<'reason'> | null;
   private readonly phases: Counter<'phase'> | null;
 
@@ -259,11 +267,16 @@ export class MetricsIngestService implements OnApplicationBootstrap, OnModuleDes
     const now = Date.now();
     const out = new Set<string>();
     const ask: string[] = [];
+    const stale: string[] = [];
     for (const id of ids) {
       const until = this.agentIds.get(id);
       if (until !== undefined && until > now) out.add(id);
-      else ask.push(id);
+      else if (until !== undefined && now - until < AGENT_STALE_MS) {
+        out.add(id);
+        stale.push(id);
+      } else ask.push(id);
     }
+    if (stale.length) this.revalidate(stale);
     if (ask.length) {
       // Concurrent requests asking for the same ids share one query.
       const key = ask.join(',');
@@ -285,6 +298,26 @@ export class MetricsIngestService implements OnApplicationBootstrap, OnModuleDes
   @OnEvent(InternalEvent.AgentRegistered)
   onAgentRegistered(e: { agentId: string }): void {
     this.markKnown(e.agentId);
+  }
+
+  /** Asks again, in the background, whether agents used from a stale cache entry exist. */
+  private revalidate(ids: string[]): void {
+    const todo = ids.filter((id) => !this.revalidating.has(id));
+    if (!todo.length) return;
+    for (const id of todo) this.revalidating.add(id);
+    void this.agents
+      .existingIds(todo)
+      .then((found) => {
+        const exists = new Set(found);
+        for (const id of todo) {
+          if (exists.has(id)) this.markKnown(id);
+          else this.agentIds.delete(id);
+        }
+      })
+      .catch((e: unknown) => this.logger.warn(`agent id check failed: ${String(e)}`))
+      .finally(() => {
+        for (const id of todo) this.revalidating.delete(id);
+      });
   }
 
   /** Trusts `id` as an existing agent for AGENT_CACHE_MS (the cache is bounded). */
