@@ -102,6 +102,8 @@ export function retryDelayMs(
 export class DeliveryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryService.name);
   private pollTimer: NodeJS.Timeout | null = null;
+  /** The outbox claim in progress, if any (its transaction must end before shutdown). */
+  private pollRun: Promise<void> | null = null;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<void>>();
   private stopping = false;
@@ -152,6 +154,9 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     this.retryTimers.clear();
     // In-flight attempts finish (bounded by the per-attempt timeout); anything else resumes
     // from the outbox on the next start.
+    // A claim in progress commits before the database connections close (then its sends are
+    // in flight too).
+    await this.pollRun;
     await Promise.allSettled([...this.inflight]);
   }
 
@@ -427,6 +432,13 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   async poll(): Promise<void> {
     if (this.polling || this.stopping) return;
     this.polling = true;
+    const run = this.pollOnce();
+    this.pollRun = run;
+    await run;
+  }
+
+  /** One claim of due outbox rows (a transaction: shutdown waits for it, see pollRun). */
+  private async pollOnce(): Promise<void> {
     try {
       const rows = await this.db.transaction(async (m) => {
         const due = await sqlRows<{ id: string }>(
