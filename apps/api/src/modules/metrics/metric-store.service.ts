@@ -114,7 +114,7 @@ export function encodeChunkCopy(
   vals: Float64Array,
   values: number,
   windowUs: number,
-): { payload: Buffer; chunks: number } {
+): Buffer {
   const n = order.length;
   const chunkEnd = (k: number): number => {
     const r = order[k];
@@ -125,12 +125,10 @@ export function encodeChunkCopy(
     return e;
   };
   let size = COPY_SIGNATURE.length + 8 + 2 + values * 8;
-  let chunks = 0;
   for (let k = 0; k < n;) {
     const e = chunkEnd(k);
     size += CHUNK_FIXED + (e - k) * 12;
     for (let j = k; j < e; j++) size += (rowOffset[order[j] + 1] - rowOffset[order[j]]) * 4;
-    chunks++;
     k = e;
   }
   const buf = Buffer.allocUnsafe(size);
@@ -168,7 +166,7 @@ export function encodeChunkCopy(
     k = e;
   }
   dv.setInt16(o, -1);
-  return { payload: buf, chunks };
+  return buf;
 }
 
 /**
@@ -362,7 +360,7 @@ export class MetricStore implements OnApplicationBootstrap {
       }
       if (!sorted) order.subarray(from, k).sort((x, y) => rowTs[x] - rowTs[y]);
     }
-    const { payload } = encodeChunkCopy(
+    const payload = encodeChunkCopy(
       order,
       rowSet,
       setIds,
