@@ -18,7 +18,7 @@ import {
   RAW_CHUNK_MS,
   type StorageLevel,
 } from './partitions.js';
-import { compactWindow } from './raw-compactor.js';
+import { compactWindow, type CompactResult } from './raw-compactor.js';
 import { RollupFolder } from './rollup-compute.js';
 
 /** Session advisory-lock key of the metrics maintenance leader. */
@@ -59,6 +59,15 @@ export function toRanges(starts: number[], width: number): Array<[number, number
     else out.push([s, s + width]);
   }
   return out;
+}
+
+/** Puts raw windows (start, ms) on the compaction queue. */
+async function queueCompaction(client: pg.PoolClient, windows: number[]): Promise<void> {
+  await client.query(
+    `INSERT INTO metric_raw_compact (window_start) SELECT unnest($1::timestamptz[])
+     ON CONFLICT DO NOTHING`,
+    [windows.map((w) => new Date(w))],
+  );
 }
 
 /** A rollup run stopped between slices because the app is shutting down. */
@@ -241,14 +250,9 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
       }
       if (level === '1m') {
         // The raw windows written to: compacted once they are quiet (compact()).
-        const windows = [
+        await queueCompaction(client, [
           ...new Set(starts.map((s) => Math.floor(s / RAW_CHUNK_MS) * RAW_CHUNK_MS)),
-        ];
-        await client.query(
-          `INSERT INTO metric_raw_compact (window_start) SELECT unnest($1::timestamptz[])
-           ON CONFLICT DO NOTHING`,
-          [windows.map((w) => new Date(w))],
-        );
+        ]);
       }
       const next = NEXT[level];
       if (next) {
@@ -310,9 +314,9 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Compacts the queued raw windows that ended at least METRICS_COMPACT_AFTER ago (late samples
-   * are rare by then), oldest first
-   * (compactWindow). A window taken off the queue and not finished goes back on it.
+   * Compacts (compactWindow) the queued raw windows that ended at least METRICS_COMPACT_AFTER
+   * ago (late samples are rare by then), oldest first. A window taken off the queue and not
+   * finished goes back on it.
    */
   private async compact(client: pg.PoolClient, now: number): Promise<void> {
     const { rows } = await client.query<{ window_start: Date }>(
@@ -323,19 +327,14 @@ export class RollupService implements OnApplicationBootstrap, OnModuleDestroy {
       [new Date(now - RAW_CHUNK_MS - this.config.METRICS_COMPACT_AFTER)],
     );
     const windows = rows.map((r) => r.window_start.getTime()).sort((a, b) => a - b);
-    const requeue = (from: number) =>
-      client.query(
-        `INSERT INTO metric_raw_compact (window_start) SELECT unnest($1::timestamptz[])
-         ON CONFLICT DO NOTHING`,
-        [windows.slice(from).map((w) => new Date(w))],
-      );
+    const requeue = (from: number) => queueCompaction(client, windows.slice(from));
     const started = Date.now();
     for (let i = 0; i < windows.length; i++) {
       if (Date.now() - started > COMPACT_BUDGET_MS) {
         await requeue(i);
         return;
       }
-      let r: Awaited<ReturnType<typeof compactWindow>>;
+      let r: CompactResult;
       try {
         r = await compactWindow(client, windows[i], () => this.stopped);
       } catch (e) {
